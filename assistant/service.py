@@ -1,0 +1,40 @@
+"""The assembled pipeline that the CLI and the web service share: corpus, index, retriever, answerer.
+
+Loaded once per process: the model and the index are the expensive parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answers import Answer, Answerer
+from assistant.corpus import Corpus, load_corpus
+from assistant.embeddings import Embedder
+from assistant.index import load_index
+from assistant.retrieval import Filters, Hit, Retriever
+from assistant.settings import Settings
+
+
+@dataclass
+class Assistant:
+    settings: Settings
+    corpus: Corpus
+    retriever: Retriever
+    answerer: Answerer
+
+    @classmethod
+    def open(cls, settings: Settings) -> Assistant:
+        """Load corpus and index; raises IndexNotReady (with the command to fix it) when the index is stale."""
+        corpus = load_corpus(settings.corpus_dir)
+        embedder = Embedder(settings.model)
+        index = load_index(settings, corpus, embedder)
+        retriever = Retriever(index, embedder)
+        return cls(settings, corpus, retriever, Answerer(retriever, settings))
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+        return self.retriever.search(query, k=k or self.settings.top_k, filters=filters, mode=mode)
+
+    def ask(
+        self, question: str, history: list[dict] | None = None, k: int | None = None, filters: Filters | None = None
+    ) -> Answer:
+        return self.answerer.ask(question, history=history, k=k, filters=filters)

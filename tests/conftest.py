@@ -1,0 +1,36 @@
+"""Shared fixtures: the real corpus, a real index built once per test session in a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.corpus import Corpus, load_corpus
+from assistant.settings import PROJECT_ROOT, Settings
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    return load_corpus(CORPUS_DIR)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over the bundled corpus with a real index built into a temp folder (once per session)."""
+    from assistant.index import build_index
+
+    index_dir: Path = tmp_path_factory.mktemp("index")
+    settings = Settings(corpus_dir=CORPUS_DIR, index_dir=index_dir)
+    build_index(load_corpus(CORPUS_DIR), settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def assistant(settings: Settings):
+    """The assembled pipeline (real model, real FAISS, real BM25), loaded once per session."""
+    from assistant.service import Assistant
+
+    return Assistant.open(settings)
