@@ -84,8 +84,10 @@ def paragraphs(
         for problem in loaded.problems:
             typer.echo(str(problem), err=True)
         errors = sum(p.severity == "error" for p in loaded.problems)
-        typer.echo(f"{len(loaded.documents)} documents, {len(loaded.passages)} passages, "
-                   f"{errors} errors, {len(loaded.problems) - errors} warnings")
+        typer.echo(
+            f"{len(loaded.documents)} documents, {len(loaded.passages)} passages, "
+            f"{errors} errors, {len(loaded.problems) - errors} warnings"
+        )
         raise typer.Exit(1 if errors else 0)
     wanted = set(document or [])
     for passage in loaded.passages:

@@ -151,7 +151,7 @@ def find_speaker(raw: str, text: str) -> tuple[str, str | None] | None:
     if bold and bold.start() < 80:
         who = clean_markup(bold.group(1))
         after = clean_markup(raw[bold.end() :]) if raw[bold.end() :].strip() else ""
-        if SPEAKER.match(who + " ") or who[:1].isupper() or who.startswith("the "):
+        if SPEAKER.match(who + " "):
             affiliation, _ = split_parenthetical(after.lstrip())
             return normalise_speaker(who), affiliation
     match = SPEAKER.match(text)
@@ -189,6 +189,7 @@ def is_heading(text: str) -> bool:
     return (
         bool(text)
         and len(text) <= 250
+        and len(text.split()) <= 30
         and text[0].isupper()
         and not text.endswith((".", ";", ":", ",", "?", "!"))
         and not NUMBERED.match(text)
@@ -243,11 +244,11 @@ def parse_record(lines: list[str], doc: Document) -> tuple[list[Passage], list[P
             notes.append(text)  # a footnote to the title, printed at the end of the record
         elif blocks and continues_previous(text):
             blocks[-1].parts.append(text)
-        elif is_heading(text):
+        elif is_heading(text) and not find_speaker(raw, text):
             section = text
         elif numbered and blocks:
             problems.append(
-                Problem(doc.source, lineno, "unnumbered text joined to paragraph " f"{blocks[-1].number}", "warning")
+                Problem(doc.source, lineno, f"unnumbered text joined to paragraph {blocks[-1].number}", "warning")
             )
             blocks[-1].parts.append(text)
         else:
@@ -288,7 +289,9 @@ def parse_record(lines: list[str], doc: Document) -> tuple[list[Passage], list[P
         )
     if not numbered and blocks:
         problems.append(
-            Problem(doc.source, blocks[0].line, f"no printed paragraph numbers; {len(blocks)} numbered in order", "warning")
+            Problem(
+                doc.source, blocks[0].line, f"no printed paragraph numbers; {len(blocks)} numbered in order", "warning"
+            )
         )
     return passages, problems
 
@@ -320,7 +323,20 @@ HEADER_FIELDS = {
     "issued": re.compile(r"Distr\.: \w+\n(\d{1,2} \w+ \d{4})"),
     "title": re.compile(r"^(Summary record.*? meeting)$", re.M),
 }
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def iso_date(text: str) -> str | None:
@@ -459,7 +475,9 @@ def parse_sectioned(lines: list[str], doc: Document) -> tuple[list[Passage], lis
         lineno, note = footnotes[number]
         if number not in calls:
             problems.append(Problem(doc.source, lineno, f"footnote {number} is never called in the text", "warning"))
-        passage = make_passage(doc, f"fn. {number}", number, "footnote", clean_markup(note), lineno, len(passages), None)
+        passage = make_passage(
+            doc, f"fn. {number}", number, "footnote", clean_markup(note), lineno, len(passages), None
+        )
         passages.append(replace_parent(passage, calls.get(number)))
     for number in sorted(set(calls) - set(footnotes)):
         problems.append(Problem(doc.source, None, f"footnote {number} is called but its text is missing"))

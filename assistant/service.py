@@ -31,7 +31,9 @@ class Assistant:
         retriever = Retriever(index, embedder)
         return cls(settings, corpus, retriever, Answerer(retriever, settings))
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[Hit]:
         return self.retriever.search(query, k=k or self.settings.top_k, filters=filters, mode=mode)
 
     def ask(

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
     host: str = Field("127.0.0.1", description="Address the web service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web service listens on.")
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1; unset = extractive answers only.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1; unset = extractive answers only."
+    )
     llm_model: str = Field("default", description="Model name sent to the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="Key for the LLM endpoint; never logged or returned.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back to extractive.")
