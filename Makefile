@@ -1,0 +1,55 @@
+# Two commands do all the set-up: `make run` (install, build the index, serve) and `make test`.
+# Both work on a fresh machine with Python 3.11, and are fast the second time.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of PyTorch; a plain `torch` would pull a multi-GB CUDA build. GPU users: see README.
+TORCH ?= torch==2.13.0
+
+.PHONY: install install-test run build test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,dev]'
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+build: install
+	$(BIN)/assistant build
+
+run: build
+	$(BIN)/assistant serve
+
+test: install-test build
+	$(BIN)/python -m pytest
+	$(BIN)/assistant eval --gate eval/thresholds.json --no-write
+
+lint: install-test
+	$(BIN)/ruff check assistant tests bench
+	$(BIN)/ruff format --check assistant tests bench
+
+format: install-test
+	$(BIN)/ruff format assistant tests bench
+	$(BIN)/ruff check --fix assistant tests bench
+
+bench: install-test build
+	$(BIN)/python bench/benchmark.py
+
+clean:
+	rm -rf $(VENV) index/*
