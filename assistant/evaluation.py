@@ -508,6 +508,8 @@ def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
         raise EvalError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
     if not isinstance(data, dict):
         raise EvalError(f"{path}: expected an object with 'min' and/or 'max'")
+    if unknown := set(data) - {"min", "max", "note"}:
+        raise EvalError(f"{path}: unknown key {sorted(unknown)[0]!r}; use 'min', 'max' and 'note'")
     thresholds = {}
     for bound in ("min", "max"):
         limits = data.get(bound, {})
