@@ -34,3 +34,12 @@ def assistant(settings: Settings):
     from assistant.service import Assistant
 
     return Assistant.open(settings)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """One real `assistant serve` subprocess on 127.0.0.1 over the session's index, shared by API and browser tests."""
+    from tests.live_server import run_live_server
+
+    with run_live_server(settings, tmp_path_factory.mktemp("server") / "server.log") as server:
+        yield server
