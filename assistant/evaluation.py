@@ -618,21 +618,16 @@ def headline_rows(report: EvalReport) -> list[list[str]]:
 
 
 def miss_rows(report: EvalReport, width: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """One row per question where something failed: what failed, the gold, what came first instead, what was cited."""
     first = report.retrievers[0] if report.retrievers else None
-    header = ["id", "kind", "failed", "gold", f"{first} top 3" if first else "top 3", "cited"]
+    header = ["id", "kind", "failed", "gold", f"{first} top 3" if first else "top 3"] + ["cited"] * report.answered
     rows = []
     for r in report.misses():
-        top = r.retrieved[first].names[:3] if first else []
-        cited = [f"{d}, {p}" for d, p in r.answer.cited] if r.answer else []
         gold = [f"{d}, {p}" for d, p in r.question.gold] or ["(none)"]
-        cells = [
-            r.question.id,
-            r.question.kind,
-            " ".join(r.failures()),
-            "; ".join(gold),
-            "; ".join(top),
-            "; ".join(cited),
-        ]
+        top = r.retrieved[first].names[:3] if first else []
+        cells = [r.question.id, r.question.kind, " ".join(r.failures()), "; ".join(gold), "; ".join(top)]
+        if report.answered:
+            cells.append("; ".join(f"{d}, {p}" for d, p in r.answer.cited) if r.answer else "")
         rows.append([clip(cell, width) for cell in cells] if width else cells)
     return header, rows
 
