@@ -38,6 +38,7 @@ MAX_HISTORY_TURNS = 10
 KINDS = ("paragraph", "header", "footnote")
 MODES = ("hybrid", "dense", "bm25")
 ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # the corpus dates: "2022-09-27", "2013-09", "2022"
+EXAMPLE_BODY = '{"question": "Who chaired the 590th meeting?"}'
 EXAMPLE_QUESTIONS = [
     "How many States parties does the Convention have?",
     "What did Mr. Flynn say about alternatives to detention?",
@@ -356,11 +357,26 @@ class DocumentOut(BaseModel):
 
 
 class DocumentsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"documents": [DocumentOut.model_json_schema()["examples"][0]], "passages": 183}]
+        }
+    )
     documents: list[DocumentOut]
     passages: int
 
 
 class DocumentDetailOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": DocumentOut.model_json_schema()["examples"][0],
+                    "passages": PassageOut.model_json_schema()["examples"],
+                }
+            ]
+        }
+    )
     document: DocumentOut
     passages: list[PassageOut]
 
@@ -893,13 +909,15 @@ def explain(errors: list[dict]) -> str:
     sentences = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form")]
-        where = ".".join(loc) or "the request"
-        if error.get("type") == "extra_forbidden":
+        where = ".".join(loc)
+        if not where and error.get("type") != "json_invalid":
+            sentences.append(f"{error.get('msg', 'invalid')}: send a JSON object such as {EXAMPLE_BODY}")
+        elif error.get("type") == "extra_forbidden":
             sentences.append(f"unknown field '{where}': remove it (the schema at /openapi.json lists the fields)")
         elif error.get("type") == "missing":
             sentences.append(f"'{where}' is required")
         elif error.get("type") == "json_invalid":
-            sentences.append('the body is not valid JSON: send a JSON object such as {"question": "..."}')
+            sentences.append(f"the body is not valid JSON: send a JSON object such as {EXAMPLE_BODY}")
         else:
             sentences.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(sentences)
