@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import __version__
@@ -90,7 +91,16 @@ def check_question(text: str, max_chars: int) -> str:
         raise ValueError(f"the question is {len(text)} characters long; the limit is {max_chars}: shorten it")
     if not text.strip():
         raise ValueError("the question is empty: type a question, e.g. 'Who chaired the 590th meeting?'")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the question holds an unpaired surrogate (e.g. \\ud800): send valid Unicode text") from None
     return text.strip()
+
+
+def integral_float(value: Any) -> Any:
+    """JSON Schema counts 11.0 as an integer, so the strict models accept it as 11."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def question_schema(max_chars: int) -> dict:
@@ -165,7 +175,9 @@ def request_models(max_chars: int, document_names: list[str], sessions: list[str
         history: list[HistoryTurn] | None = Field(
             None, max_length=MAX_HISTORY_TURNS, description="Earlier turns, oldest first."
         )
-        k: int | None = Field(None, ge=1, le=MAX_K, description="Passages the answer reads (default: settings).")
+        k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(integral_float)] | None = Field(
+            None, description="Passages the answer reads (default: settings)."
+        )
         filters: FiltersIn | None = None
 
         @field_validator("question")
@@ -472,10 +484,16 @@ def cite_markers(text: str, turn: int, numbers: list[int]) -> Markup:
         n = int(match.group(1))
         if n not in numbers:
             continue
-        out += escape(text[last : match.start()])
+        out += escape(re.sub(r" $", "\u00a0", text[last : match.start()]))  # keep [n] on its claim's line
         out += Markup('<a class="marker" href="#t{}-src-{}">[{}]</a>').format(turn, n, n)
         last = match.end()
     return out + escape(text[last:])
+
+
+def inline_code(text: str) -> Markup:
+    """Escaped text with `backticked` words set as code: the route descriptions on /docs."""
+    parts = escape(text).split("`")
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def anchor_of(label: str) -> str:
@@ -579,6 +597,7 @@ def make_templates() -> Jinja2Templates:
         anchor_of=anchor_of,
         reader_link=reader_link,
         excerpt=excerpt,
+        inline_code=inline_code,
     )
     templates.env.globals.update(version=__version__)
     return templates
@@ -623,13 +642,19 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse | HTMLResponse:
-        if is_page(request) and exc.status_code == 404:
-            return page(request, "error.html", {"title": "Not found", "message": exc.detail}, 404)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods; "/" has GET and POST
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        if is_page(request):
+            context = {"title": ERROR_TITLES.get(exc.status_code, "Something went wrong"), "message": exc.detail}
+            return page(request, "error.html", context, exc.status_code, headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
-    def page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    def page(
+        request: Request, name: str, context: dict, status_code: int = 200, headers: dict | None = None
+    ) -> HTMLResponse:
         base = {"documents": documents, "max_chars": max_chars, "passages_total": len(corpus.passages), "latest": None}
-        return templates.TemplateResponse(request, name, base | context, status_code=status_code)
+        return templates.TemplateResponse(request, name, base | context, status_code=status_code, headers=headers)
 
     # ---- API ----
 
@@ -643,7 +668,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             "abstains (`abstained: true`, with `related` passages) when the records do not answer. "
             "Send earlier turns as `history` for follow-up questions."
         ),
-        responses={422: {"description": "The request is not valid: `message` says what to change."}},
+        responses={
+            400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8)."},
+            422: {"description": "The request is not valid: `message` says what to change."},
+        },
     )
     def ask(body: AskRequest) -> dict:  # type: ignore[valid-type]
         request = body.model_dump()  # type: ignore[attr-defined]
@@ -795,10 +823,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         summary="Ask without JavaScript",
         description="The chat form posted as a plain form: the server answers and renders the page.",
         responses={
+            400: {"description": "The form could not be read.", "content": {"text/html": {}}},
             422: {
                 "description": "The question is not valid; the page says what to change.",
                 "content": {"text/html": {}},
-            }
+            },
         },
     )
     def chat_post(
@@ -848,7 +877,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         tags=["pages"],
         summary="Read a document",
         description="The whole document with its headings, speakers and paragraph numbers; link to a paragraph with #para-24.",
-        responses={404: {"description": "No such document.", "content": {"text/html": {}}}},
+        responses={
+            404: {"description": "No such document.", "content": {"text/html": {}}},
+            422: {"description": "A parameter is too long; the page says which.", "content": {"text/html": {}}},
+        },
     )
     def reader_page(
         request: Request,
@@ -900,6 +932,19 @@ def history_turn(answer: dict) -> dict:
     return {"question": answer["question"], "answer": answer["answer"], "citations": citations}
 
 
+ERROR_TITLES = {400: "The request could not be read", 404: "Not found", 405: "Not allowed here"}
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route offers at this path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/healthz", "/openapi", "/static/"))
 
@@ -930,9 +975,9 @@ def jsonable_errors(errors: list[dict]) -> list[dict]:
         item = {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
         if "input" in error:
             try:
-                json.dumps(error["input"])
+                json.dumps(error["input"], ensure_ascii=False).encode("utf-8")
                 item["input"] = error["input"]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError):  # bytes, exceptions, unpaired surrogates: shown as Python writes them
                 item["input"] = repr(error["input"])[:500]
         safe.append(item)
     return safe

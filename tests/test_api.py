@@ -244,6 +244,25 @@ def test_ask_rejects_an_overlong_question_naming_the_limit(client, settings: Set
     assert client.post("/api/ask", json={"question": "x" * (limit - 1) + "?"}).status_code == 200
 
 
+def test_ask_rejects_an_unpaired_surrogate(client):
+    body = json.dumps({"question": "ok \ud800?"})  # ASCII JSON with the escape \ud800: valid JSON, invalid text
+    response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert_422(response, "surrogate")
+
+
+def test_ask_accepts_k_as_a_json_integer_written_with_a_point(client):
+    # JSON Schema counts 3.0 as an integer; schemathesis sends such numbers
+    assert client.post("/api/ask", json={"question": CHAIR_590, "k": 3.0}).status_code == 200
+    assert_422(client.post("/api/ask", json={"question": CHAIR_590, "k": 3.5}), "k")
+
+
+def test_a_wrong_method_names_every_allowed_one(client):
+    response = client.request("OPTIONS", "/")
+    assert response.status_code == 405
+    assert {"GET", "POST"} <= {m.strip() for m in response.headers["allow"].split(",")}
+    assert client.delete("/api/ask").headers["allow"] == "POST"
+
+
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [(b"question=hi", "application/x-www-form-urlencoded"), (b"{not json", "application/json"), (b"", "")],

@@ -104,7 +104,7 @@
     for (const match of text.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) {
       const numbers = match[1].split(",").map((part) => Number(part.trim()));
       if (!numbers.every((n) => byNumber.has(n))) continue;
-      paragraph.append(text.slice(last, match.index));
+      paragraph.append(text.slice(last, match.index).replace(/ $/, "\u00a0")); // keep [n] on its claim's line
       for (const n of numbers) paragraph.append(marker(byNumber.get(n)));
       last = match.index + match[0].length;
     }
@@ -305,11 +305,11 @@
     copyButton.addEventListener("click", () => copyCitation(c2.label, copyButton));
     panelBody.replaceChildren(
       el("p", { class: "panel-doc" }, c2.title || ""),
-      facts,
-      el("p", { class: "panel-text" }, ...(c2.text ? marked(c2.text, c2.quote) : [el("mark", {}, c2.quote || "")])),
       el("div", { class: "panel-actions" },
         el("a", { class: "button button-primary", href: readerLink(c2), id: "open-reader" }, "Open in the document"),
-        copyButton));
+        copyButton),
+      facts,
+      el("p", { class: "panel-text" }, ...(c2.text ? marked(c2.text, c2.quote) : [el("mark", {}, c2.quote || "")])));
   }
 
   async function copyCitation(label, button) {
