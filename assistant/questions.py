@@ -1,0 +1,691 @@
+"""Reading a question: what it asks for, which records and speakers it names, and what the corpus cannot know.
+
+Everything here is lexical and explainable: the facts about the corpus (its words, meetings, sessions,
+chairs, speakers) are collected once from the passages, and a question is checked against them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from assistant.passages import MONTHS, Passage
+
+WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "according",
+        "say",
+        "said",
+        "says",
+        "tell",
+        "told",
+        "mention",
+        "mentioned",
+        "anything",
+        "something",
+        "someone",
+        "thing",
+        "things",
+        "many",
+        "much",
+        "did",
+        "whose",
+        "ever",
+    ]
+)
+GENERIC_SUBJECT = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "for",
+        "from",
+        "at",
+        "in",
+        "on",
+        "to",
+        "and",
+        "representative",
+        "representatives",
+        "delegation",
+        "delegations",
+        "delegate",
+        "government",
+        "speaker",
+        "speakers",
+        "spokesperson",
+        "member",
+        "members",
+        "person",
+        "people",
+        "country",
+        "state",
+        "s",
+        "mr",
+        "ms",
+        "mrs",
+        "dr",
+    ]
+)
+NAME_PARTICLES = frozenset(["de", "del", "la", "da", "van", "von", "der", "el", "al", "bin", "ben"])
+ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
+TENS = {2: "twent", 3: "thirt", 4: "fort", 5: "fift", 6: "sixt", 7: "sevent", 8: "eight", 9: "ninet"}
+
+# '506th meeting', 'the 232nd and 506th meetings', 'the 232nd and at the 506th meetings'; not '25th annual meeting'
+MEETING_REF = re.compile(
+    r"\b(\d{1,4})(?:st|nd|rd|th)\b(?=(?:\s*(?:,|and|or|to|at|the|\d{1,4}(?:st|nd|rd|th))\s*)*\s*meetings?\b)", re.I
+)
+SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessions?\b", re.I)
+NUMBER_REF = re.compile(r"\bNo\.\s?(\d+(?:/\d+)?)", re.I)
+YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTHS)})\s+(\d{{4}})\b")
+SUBJECT_PATTERNS = [
+    re.compile(
+        r"\bwhat did (?P<who>.+?) (?:say|tell|state|argue|recommend|suggest|propose|ask|want|stress|emphasi[sz]e"
+        r"|note|mention|blame|describe|think|report|explain|request|urge|call for|highlight)\b",
+        re.I,
+    ),
+    re.compile(
+        r"\bwho (?:spoke|speaks|was speaking) (?:for|on behalf of) (?P<who>.+?)(?: at | in | during |\?|$)", re.I
+    ),
+    re.compile(r"\b(?P<who>(?:the )?delegation of [A-Z]\w+)\b"),
+    re.compile(r"\b(?P<who>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:representative|delegation|delegate)\b"),
+]
+PRONOUNS = frozenset(
+    ["he", "she", "they", "it", "him", "her", "them", "his", "its", "their", "this", "that", "these", "those"]
+)
+ANAPHORA = re.compile(
+    r"\b(he|she|they|him|her|them|his|its|their|it|that|this|those|these|there|same|then|former|latter)\b", re.I
+)
+DOCUMENT_ANAPHORA = re.compile(
+    r"\b(that|this|the same) (meeting|session|record|document|discussion|note)\b|\bit\b|\bthere\b|^\W*(when|where) "
+    r"was (that|this)\b",
+    re.I,
+)
+
+# Metadata a record's header answers, and how to recognise a question asking for it.
+FIELD_CUES: list[tuple[str, re.Pattern]] = [
+    ("session", re.compile(r"\b(which|what) session\b", re.I)),
+    ("chair", re.compile(r"\bwho (chaired|chairs|presided|was (the )?chair\w*|was in the chair)\b", re.I)),
+    ("issued", re.compile(r"\bissued\b", re.I)),
+    ("agenda", re.compile(r"\bagenda\b|\bwhat items\b", re.I)),
+    ("title", re.compile(r"\b(full )?title\b", re.I)),
+    ("start", re.compile(r"\b(start|started|begin|began|open|opened|called to order)\b", re.I)),
+    ("end", re.compile(r"\b(finish|finished|end|ended|close|closed|rise|rose|adjourn\w*)\b", re.I)),
+    ("date", re.compile(r"\b(what|which) (date|day)\b|^\W*when (was|is) (that|this|it)\b|\bwhen was .* held\b", re.I)),
+    ("date", re.compile(r"\bwhen did .* (take place|meet|held)\b", re.I)),
+    ("place", re.compile(r"\bwhere\b|\bwhich (building|city|place|venue)\b", re.I)),
+]
+# What an answer must hold, by the question's wording: a classic answer-type cue.
+ANSWER_TYPES = [
+    ("number", re.compile(r"\bhow (many|much|long|old|large)\b|\bwhat (proportion|share|percentage|number)\b", re.I)),
+    ("date", re.compile(r"\bwhen\b|\b(what|which) (date|year|day|month)\b", re.I)),
+    (
+        "person",
+        re.compile(r"^\W*(who|whom|whose)\b|\bwhich (speakers?|participants?|members?|academic|person)\b", re.I),
+    ),
+]
+TYPE_EVIDENCE = {
+    "number": re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million)\b", re.I),
+    "date": re.compile(rf"\b({'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b"),
+    "person": re.compile(r"\b(Mr|Ms|Mrs|Dr)\.? [A-ZÀ-Ý]"),
+}
+# '(at) the 506th meeting', '(at) its thirty-ninth session', 'CMW/C/SR.590': filters, not words to match
+ORDINAL = r"(?:\d{1,4}(?:st|nd|rd|th)|(?:[a-z]+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|\w+ieth))"
+RECORD_REFERENCE = re.compile(
+    rf"\b(?:(?:at|of|in|during|from)\s+)?(?:the\s+|its\s+)?{ORDINAL}(?:\s*(?:,|and|or)\s+(?:at\s+)?(?:the\s+)?{ORDINAL})*"
+    r"\s+(?:meetings?|sessions?)\b|\b(?:CMW/C/)?SR\.\d+\b|\b(?:the\s+)?concept note\b",
+    re.I,
+)
+TIME_CUE = re.compile(r"\b(what time|when|at what time)\b", re.I)
+RECORD_WORDS = re.compile(r"\b(meetings?|sessions?|records?|concept note|discussion)\b", re.I)
+MANY_CUE = re.compile(
+    r"\b(which|what|who)\s+(speakers|participants|ngos|organizations|organisations|records|states|countries|"
+    r"delegations|members|institutions)\b|\bdifferent speakers\b|\bspeakers\b|\bwho (?:brought up|referred|spoke)\b"
+    r"|\btrace\b|\bthemes\b",
+    re.I,
+)
+
+
+@lru_cache(maxsize=1)
+def stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so 'Türk' and 'Turk', 'Méndez' and 'Mendez' meet."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def words(text: str) -> list[str]:
+    return [w.strip("’'-") for w in WORD.findall(text) if w.strip("’'-")]
+
+
+def stems(text: str) -> list[str]:
+    """Content-word stems: 'regularization' and 'regularize' both give 'regular'."""
+    tokens = [fold(w).removesuffix("'s") for w in words(text)]
+    return stemmer().stemWords([t for t in tokens if t not in STOPWORDS])
+
+
+def ordinal_word(n: int) -> str:
+    """45 -> 'forty-fifth', 30 -> 'thirtieth' (sessions are printed as words)."""
+    if n < 20:
+        return ORDINALS[n - 1] if n > 0 else str(n)
+    tens, unit = divmod(n, 10)
+    if tens not in TENS:
+        return str(n)
+    return f"{TENS[tens]}ieth" if unit == 0 else f"{TENS[tens]}y-{ORDINALS[unit - 1]}"
+
+
+def acronym(phrase: str) -> str:
+    """'International Organization for Migration' -> 'IOM'; small words are skipped as the UN does."""
+    return "".join(w[0] for w in phrase.split() if w[:1].isupper() and w.lower() not in NAME_PARTICLES)
+
+
+def display_date(iso: str | None) -> str:
+    from assistant.passages import human_date
+
+    return human_date(iso)
+
+
+@dataclass
+class Speaker:
+    """One speaker of one record, with the words a question may use to name them."""
+
+    doc_id: str
+    name: str  # as printed: "Mr. Flynn", "The Chair"
+    affiliation: str | None
+    person: str | None  # the Chair's own name, from the record's header
+    keys: set[str] = field(default_factory=set)  # folded name words, affiliation words and acronyms
+
+
+@dataclass
+class CorpusFacts:
+    """What a question is checked against, collected once from the passages."""
+
+    vocabulary: set[str]
+    stem_df: Counter
+    passage_count: int
+    text: str  # all passage text, folded: for exact references such as 'No. 7'
+    acronyms: dict[str, str]
+    meetings: dict[int, str]  # meeting number -> doc_id
+    sessions: dict[str, str]  # 'thirty-ninth' -> doc_id
+    months: dict[str, list[str]]  # '2024-12' -> doc_ids
+    chairs: dict[str, str]  # doc_id -> 'Ms. Diallo'
+    dates: dict[str, str]  # doc_id -> ISO date
+    titles: dict[str, str]  # doc_id -> title
+    names: dict[str, str]  # doc_id -> what a citation names: 'CMW/C/SR.506'
+    speakers: list[Speaker]
+    latest: str  # latest record date
+
+    @classmethod
+    def collect(cls, passages: list[Passage]) -> CorpusFacts:
+        vocabulary: set[str] = set()
+        stem_df: Counter = Counter()
+        acronyms: dict[str, str] = {}
+        meetings, sessions, months, chairs, dates, titles, names = {}, {}, {}, {}, {}, {}, {}
+        for p in passages:
+            all_text = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.title, p.section]))
+            vocabulary.update(fold(w) for w in words(all_text))
+            stem_df.update(set(stems(all_text)))
+            for phrase in re.findall(
+                r"[A-Z][\w\-]*(?:[ ]+(?:(?:of|for|on|the|and|in|against|to)[ ]+){0,2}[A-Z][\w\-]*)+", all_text
+            ):
+                short = acronym(phrase)
+                if len(short) >= 2:
+                    acronyms.setdefault(short, phrase)
+            dates[p.doc_id] = p.date or ""
+            titles[p.doc_id] = p.title
+            names[p.doc_id] = p.document
+            meeting = re.search(r"SR\.(\d+)", p.document)
+            if meeting:
+                meetings[int(meeting.group(1))] = p.doc_id
+            if p.session:
+                sessions[fold(p.session.split()[0])] = p.doc_id
+            if p.date and len(p.date) >= 7:
+                months.setdefault(p.date[:7], [])
+                if p.doc_id not in months[p.date[:7]]:
+                    months[p.date[:7]].append(p.doc_id)
+            if p.kind == "header":
+                chair = re.search(r"^Chair(?:person)?: (.+)$", p.text, re.M)
+                if chair:
+                    chairs[p.doc_id] = chair.group(1).strip()
+        speakers = collect_speakers(passages, chairs)
+        latest = max((d for d in dates.values() if d), default="")
+        return cls(
+            vocabulary,
+            stem_df,
+            len(passages),
+            fold(" ".join(p.text for p in passages)),
+            acronyms,
+            meetings,
+            sessions,
+            months,
+            chairs,
+            dates,
+            titles,
+            names,
+            speakers,
+            latest,
+        )
+
+    def idf(self, stem: str) -> float:
+        return math.log((self.passage_count + 1) / (self.stem_df.get(stem, 0) + 0.5))
+
+    def knows_word(self, word: str) -> bool:
+        """A name is known when the corpus has it, a form of it ('German' in 'Germany') or it is an acronym there."""
+        folded = fold(word)
+        if folded in self.vocabulary or word in self.acronyms:
+            return True
+        if len(folded) >= 4 and any(v.startswith(folded) for v in self.vocabulary):
+            return True
+        return stemmer().stemWord(folded) in self.stem_df
+
+    def is_distinctive(self, word: str) -> bool:
+        """Rare enough to identify a speaker: 'Deputy', 'Tunis'; not 'international' or 'migration'."""
+        return self.stem_df.get(stemmer().stemWord(fold(word)), 0) <= max(3, 0.05 * self.passage_count)
+
+    def chair_of(self, passage: Passage) -> str | None:
+        return self.chairs.get(passage.doc_id) if is_chair(passage.speaker) else None
+
+
+def is_chair(speaker: str | None) -> bool:
+    return bool(speaker) and fold(speaker).removeprefix("the ").startswith("chair")
+
+
+def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Speaker]:
+    found: dict[tuple, Speaker] = {}
+    for p in passages:
+        if not p.speaker:
+            continue
+        key = (p.doc_id, p.speaker, p.affiliation)
+        if key in found:
+            continue
+        person = chairs.get(p.doc_id) if is_chair(p.speaker) else None
+        keys = {fold(w) for w in words(" ".join(filter(None, [p.speaker, p.affiliation, person])))}
+        keys -= GENERIC_SUBJECT | STOPWORDS
+        if p.affiliation:
+            keys.add(fold(acronym(p.affiliation)))
+            keys.update(fold(a) for a in re.findall(r"\b([A-Z]{2,})\b", p.affiliation))
+        found[key] = Speaker(p.doc_id, p.speaker, p.affiliation, person, keys)
+    return list(found.values())
+
+
+# ---- what a question asks ----
+
+
+@dataclass
+class Intent:
+    """What a question asks for and what it names, read without a language model."""
+
+    text: str
+    asks: str | None = None  # metadata asked of a record's header: chair, date, start, end, session, place, ...
+    documents: list[str] = field(default_factory=list)  # doc_ids the question names (meeting, session, month)
+    speakers: list[Speaker] = field(default_factory=list)  # speakers the question names
+    wants_many: bool = False  # "Which speakers ...": several sources wanted
+    unanswerable: list[str] = field(default_factory=list)  # why the corpus cannot answer, when it plainly cannot
+    expansions: list[str] = field(default_factory=list)  # acronyms spelled out: 'US' -> 'United States'
+    answer_type: str | None = None  # person | date | number: what the answer must hold
+    content: str = ""  # the question without the records it names: those become a filter, not words to match
+
+
+def read_question(text: str, facts: CorpusFacts) -> Intent:
+    intent = Intent(text=text)
+    intent.expansions = [facts.acronyms[w] for w in words(text) if w.isupper() and len(w) >= 2 and w in facts.acronyms]
+    intent.documents, missing = named_documents(text, facts)
+    reasons = missing + unknown_names(text, facts) + unknown_references(text, facts)
+    intent.asks = asked_field(text, bool(intent.documents))
+    intent.speakers = named_speakers(text, facts)
+    intent.wants_many = bool(MANY_CUE.search(text))
+    intent.answer_type = next((name for name, cue in ANSWER_TYPES if cue.search(text)), None)
+    intent.content = " ".join(RECORD_REFERENCE.sub(" ", text).split()) or text
+    scope = intent.documents or None
+    for who in subjects(text):
+        if not speakers_matching(who, facts, scope) and is_person_or_state(who, facts):
+            where = " in " + ", ".join(documents_named(scope, facts)) if scope else ""
+            reasons.append(f"{who.strip()} is not recorded as speaking{where}")
+    intent.unanswerable = list(dict.fromkeys(reasons))
+    return intent
+
+
+def named_documents(text: str, facts: CorpusFacts) -> tuple[list[str], list[str]]:
+    """Records a question names by meeting number, session or month; and references to records not held."""
+    found: list[str] = []
+    missing: list[str] = []
+    for number in map(int, MEETING_REF.findall(text)):
+        if number in facts.meetings:
+            found.append(facts.meetings[number])
+        else:
+            held = ", ".join(f"{n}" for n in sorted(facts.meetings))
+            missing.append(f"no record of meeting {number} is in the corpus (meetings held: {held})")
+    for number in map(int, re.findall(r"\bSR\.(\d+)\b", text)):
+        if number in facts.meetings:
+            found.append(facts.meetings[number])
+    for match in SESSION_REF.finditer(text):
+        word = session_word(match.group(1))
+        if word and word in facts.sessions:
+            found.append(facts.sessions[word])
+    for month, year in MONTH_YEAR.findall(text):
+        found += facts.months.get(f"{year}-{MONTHS.index(month) + 1:02d}", [])
+    if re.search(r"\bconcept note\b", text, re.I):
+        found += [doc for doc, title in facts.titles.items() if "concept note" in title.lower()]
+    return list(dict.fromkeys(found)), missing
+
+
+def session_word(token: str) -> str | None:
+    token = fold(token)
+    number = re.match(r"(\d+)(st|nd|rd|th)$", token)
+    if number:
+        return ordinal_word(int(number.group(1)))
+    last = token.split("-")[-1]
+    return token if last in ORDINALS or last.endswith("ieth") else None
+
+
+def unknown_names(text: str, facts: CorpusFacts) -> list[str]:
+    """Names (capitalised words, acronyms) that the corpus never mentions: 'Brazil', 'Olympic'."""
+    tokens = words(text)
+    unknown = []
+    for i, word in enumerate(tokens):
+        if i == 0 or not word[:1].isupper() or fold(word) in STOPWORDS:
+            continue
+        if word.isdigit() or all(facts.knows_word(part) for part in word.split("-") if part):
+            continue
+        unknown.append(word)
+    return [f"the records never mention {w}" for w in dict.fromkeys(unknown)]
+
+
+def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
+    """Sessions, numbered instruments and years that no record covers: 'forty-fifth session', 'No. 7', '2030'."""
+    missing = []
+    for match in SESSION_REF.finditer(text):
+        word = session_word(match.group(1))
+        if word and word not in facts.text:
+            missing.append(f"no record mentions a {word} session")
+    for number in NUMBER_REF.findall(text):
+        if not re.search(rf"\bno\.\s?{re.escape(number)}\b", facts.text):
+            missing.append(f"no record mentions No. {number}")
+    latest_year = int(facts.latest[:4]) if facts.latest else 9999
+    for year in map(int, YEAR.findall(text)):
+        if year > latest_year:
+            missing.append(f"the records end in {display_date(facts.latest)}, before {year}")
+    return missing
+
+
+def asked_field(text: str, names_record: bool) -> str | None:
+    """The header field a question asks for, only when it is about a record ('Who chaired the 590th meeting?')."""
+    if not (names_record or RECORD_WORDS.search(text)):
+        return None
+    for name, cue in FIELD_CUES:
+        if not cue.search(text):
+            continue
+        if name in ("start", "end") and not (TIME_CUE.search(text) and RECORD_WORDS.search(text)):
+            continue
+        if name in ("date", "place", "session") and not names_record:
+            continue
+        return name
+    return None
+
+
+def subjects(text: str) -> list[str]:
+    """Who a question says spoke: 'What did Brazil say ...' -> ['Brazil']."""
+    found = []
+    for pattern in SUBJECT_PATTERNS:
+        for match in pattern.finditer(text):
+            who = re.sub(r"\s+(?:at|in|during|of) the \d+\w* meetings?.*$", "", match.group("who"))
+            if fold(who).split()[-1:] and fold(who).split()[-1] in PRONOUNS:
+                continue
+            found.append(who)
+    return found
+
+
+def subject_words(who: str) -> set[str]:
+    tokens = {fold(w).removesuffix("'s").removesuffix("’s") for w in words(who)}
+    return {t for t in tokens if t not in GENERIC_SUBJECT and t not in STOPWORDS and not t[:1].isdigit()}
+
+
+def speakers_matching(who: str, facts: CorpusFacts, scope: list[str] | None) -> list[Speaker]:
+    wanted = subject_words(who)
+    if not wanted:
+        return []
+    matches = []
+    for speaker in facts.speakers:
+        if scope and speaker.doc_id not in scope:
+            continue
+        if all(any(key.startswith(w[:6]) or w.startswith(key) for key in speaker.keys if len(key) > 1) for w in wanted):
+            matches.append(speaker)
+    return matches
+
+
+def is_person_or_state(who: str, facts: CorpusFacts) -> bool:
+    """Only people, States and their delegations are checked as speakers; 'the Committee' is the record itself."""
+    tokens = words(who)
+    lowered = {fold(t) for t in tokens}
+    if lowered & {"committee", "convention", "compact", "comment", "note", "record", "pact", "declaration"}:
+        return False
+    if lowered & {"mr", "ms", "mrs", "dr", "representative", "delegation", "delegate", "government", "speaker"}:
+        return True
+    proper = [t for t in tokens if t[:1].isupper() and fold(t) not in STOPWORDS]
+    return len(proper) == 1 and len(tokens) <= 2 or any(t.isupper() and len(t) > 1 for t in tokens)
+
+
+def named_speakers(text: str, facts: CorpusFacts) -> list[Speaker]:
+    """Speakers a question names by surname, affiliation or acronym ('IOM', 'Mr. Flynn', 'Mexico')."""
+    folded = {fold(w).removesuffix("'s").removesuffix("’s") for w in words(text)}
+    folded |= {fold(w) for w in words(" ".join(facts.acronyms.get(w, "") for w in words(text) if w.isupper()))}
+    found = []
+    for speaker in facts.speakers:
+        name_words = subject_words(speaker.person or speaker.name) - {"chair", "chairperson"}
+        affiliation_words = subject_words(speaker.affiliation or "")
+        acronyms = {fold(acronym(speaker.affiliation or ""))} | {
+            fold(a) for a in re.findall(r"\b([A-Z]{2,})\b", speaker.affiliation or "")
+        }
+        by_name = bool(name_words) and name_words <= folded
+        shared = affiliation_words & folded
+        by_affiliation = len(shared) >= math.ceil(0.6 * len(affiliation_words)) and any(
+            facts.is_distinctive(w) for w in shared
+        )
+        by_acronym = bool(acronyms & folded - {""}) and any(len(a) > 2 for a in acronyms & folded)
+        if by_name or by_affiliation or by_acronym:
+            found.append(speaker)
+    return found
+
+
+# ---- follow-up questions ----
+
+
+@dataclass
+class FollowUp:
+    question: str  # what is searched: the question with the earlier turn's topic carried over
+    documents: list[str]  # the record an anaphor such as 'that meeting' or 'it' points to
+    strict: bool  # True when the question points at the record itself, so the search is limited to it
+
+
+def documents_named(doc_ids: list[str] | None, facts: CorpusFacts) -> list[str]:
+    names = {v: f"meeting {k}" for k, v in facts.meetings.items()}
+    return [names.get(d, d) for d in doc_ids or []]
+
+
+def is_follow_up(question: str) -> bool:
+    """'And what did Mexico say?', 'When was that?', 'Which country was the latest to join?': pointing back,
+    or naming nothing of its own (no name, number or record after the first word)."""
+    named = [w for w in words(question)[1:] if w[:1].isupper() or w[:1].isdigit()]
+    return (
+        bool(ANAPHORA.search(question))
+        or bool(re.match(r"\s*(and|also|what about|how about|then)\b", question, re.I))
+        or not named
+    )
+
+
+def topic_terms(question: str) -> list[str]:
+    """Content words of an earlier turn that carry its topic: names, key nouns; not question words."""
+    drop = STOPWORDS | {"say", "said", "happened", "happen", "talk", "spoke", "chaired", "chair", "held"}
+    return [w for w in words(question) if fold(w) not in drop and not (w.isdigit() and len(w) < 3)]
+
+
+def has_answer_type(sentence: str, answer_type: str | None) -> bool:
+    return bool(answer_type) and bool(TYPE_EVIDENCE[answer_type].search(sentence))
+
+
+PART_BREAK = re.compile(
+    r",?\s+and\s+(?=(?:what|which|who|whom|when|where|why|how|in what|did|does|do|is|are|was|were)\b)|;\s+", re.I
+)
+
+
+def focus_parts(question: str, intent: Intent) -> list[str]:
+    """What a sentence must answer: the question's own words without the records it names (a filter already),
+    and its parts when it asks several things ('Who spoke for Burkina Faso, and which objective did he stress?')."""
+    focus = " ".join((RECORD_REFERENCE.sub(" ", question) if intent.documents else question).split()) or question
+    parts = [p.strip(" ,;?") for p in PART_BREAK.split(focus)]
+    parts = [p for p in parts if len(p.split()) >= 2]
+    return [focus, *parts] if len(parts) > 1 else [focus]
