@@ -1,0 +1,198 @@
+"""The extractive answerer over the real corpus, model and index: quotes, attribution, abstention, follow-ups."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.answers import Answer, QuestionError, sentence_spans
+from assistant.evaluation import load_questions
+from assistant.settings import PROJECT_ROOT
+
+EVAL_SET = load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")
+
+
+def cited_line(answer: Answer, label: str) -> str:
+    """The line of the answer that carries the marker of the citation with this label."""
+    n = next(c.n for c in answer.citations if c.label == label)
+    return next(line for line in answer.answer.splitlines() if f"[{n}]" in line)
+
+
+def test_every_quote_of_every_eval_question_is_verbatim(assistant, corpus):
+    texts = {p.label: p.text for p in corpus.passages}
+    for q in EVAL_SET:
+        answer = assistant.ask(q.question, history=[dict(t) for t in q.history] or None)
+        for citation in answer.citations + answer.related:
+            assert citation.quote, (q.id, citation.label)
+            assert citation.quote in texts[citation.label], (q.id, citation.label, citation.quote)
+            assert citation.text == texts[citation.label]
+        cited = [c.text for c in answer.citations]
+        for shown in re.findall(r"“(.+?)”", answer.answer, re.S):  # what the answer itself puts in quotes
+            assert any(shown in text for text in cited), (q.id, shown)
+
+
+def test_citation_fields_open_the_passage_in_the_reader(assistant):
+    answer = assistant.ask("How many people had the United States placed in immigration detention in 2022?")
+    citation = next(c for c in answer.citations if c.label == "CMW/C/SR.506, para. 23")
+    assert citation.url == "/documents/CMW-C-SR.506#para-23"
+    assert (citation.doc_id, citation.anchor, citation.kind) == ("CMW-C-SR.506", "para-23", "paragraph")
+    assert citation.speaker == "Mr. Flynn" and citation.affiliation == "Global Detention Project"
+    assert citation.date == "2022-09-27"
+    assert "298,000" in answer.answer
+    data = answer.to_dict()
+    assert set(data) == {
+        "question",
+        "answer",
+        "abstained",
+        "citations",
+        "related",
+        "mode",
+        "notice",
+        "resolved_question",
+    }
+    assert data["mode"] == "extractive" and data["abstained"] is False
+
+
+def test_para_24_quote_is_attributed_to_mr_flynn(assistant):
+    answer = assistant.ask(
+        "Where did the Committee previously explain what alternatives to detention are supposed to be, "
+        "according to the Global Detention Project?"
+    )
+    line = cited_line(answer, "CMW/C/SR.506, para. 24")
+    assert "Mr. Flynn (Global Detention Project)" in line
+    assert "27 September 2022" in line
+    assert "paragraph 48 of general comment No. 5" in line
+
+
+def test_the_chair_is_named_from_the_record_header(assistant):
+    answer = assistant.ask("What did the Chair say about the Committee's dialogue with the Committee against Torture?")
+    line = cited_line(answer, "CMW/C/SR.608, para. 8")
+    assert "the Chair (Ms. Diallo)" in line and "17 April 2025" in line
+
+
+@pytest.mark.parametrize(
+    ("question", "line", "label"),
+    [
+        ("Who chaired the 590th meeting?", "Chair: Ms. Diallo", "CMW/C/SR.590, header"),
+        ("What time did the 506th meeting finish?", "The meeting rose at 5.55 p.m.", "CMW/C/SR.506, header"),
+        ("Who chaired the 232nd meeting of the Committee?", "Chairperson: Mr. El Jamri", "CMW/C/SR.232, header"),
+    ],
+)
+def test_metadata_is_quoted_from_the_header_line(assistant, question, line, label):
+    answer = assistant.ask(question)
+    assert answer.citations[0].label == label
+    assert answer.citations[0].quote == line
+    assert f"“{line}”" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which team won the last Olympic football tournament?",
+        "What did Brazil say at the 506th meeting?",
+        "Who chaired the Committee's 600th meeting?",
+        "What did the Committee decide at its forty-fifth session?",
+        "What did Mr. Volker Türk tell Committee members in their private meeting?",
+        "What did the delegation of Jamaica say during its dialogue with the Committee?",
+        "How do I bake sourdough bread?",
+    ],
+)
+def test_unanswerable_questions_abstain_and_offer_related_passages(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert answer.citations == []
+    assert answer.answer.startswith("The records in this corpus do not answer this question")
+    assert answer.related and all(c.quote in c.text for c in answer.related)
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("How many migrants have lost their lives since the Global Compact for Migration was adopted?", "15,000"),
+        ("What did Azerbaijan say it does to help foreigners get information about migration?", "24-hour call centre"),
+        ("Which General Assembly resolution adopted the Pact for the Future?", "79/1"),
+        ("To which email address should input on general comment No. 6 be sent?", "ohchr-cmw@un.org"),
+        ("What did Mr. Kariyawasam say about host States and the Convention?", "host States"),
+    ],
+)
+def test_answerable_questions_are_answered_with_the_fact(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    assert fact in answer.answer
+
+
+def test_follow_up_carries_the_topic_and_record_of_the_previous_turn(assistant):
+    history = [{"question": "How many States parties did the Convention have in February 2025?"}]
+    answer = assistant.ask("Which country was the latest to join?", history=history)
+    assert answer.resolved_question != answer.question
+    assert "States parties" in answer.resolved_question
+    assert "Zimbabwe" in answer.answer
+
+
+def test_follow_up_that_meeting_points_at_the_previous_record(assistant):
+    history = [{"question": "At which meeting did the Committee close its fortieth session?"}]
+    answer = assistant.ask("When was that?", history=history)
+    assert answer.citations[0].label == "CMW/C/SR.608, header"
+    assert "17 April 2025" in answer.answer
+
+
+def test_follow_up_reads_the_citations_given_with_history(assistant):
+    history = [{"question": "What happened there?", "citations": [{"doc_id": "CMW-C-SR.506", "n": 1}]}]
+    answer = assistant.ask("Who chaired it?", history=history)
+    assert answer.citations[0].quote == "Chair: Mr. Corzo Sosa"
+
+
+def test_without_history_a_question_is_searched_as_asked(assistant):
+    question = "Which country was the latest to join?"
+    assert assistant.ask(question).resolved_question == question
+
+
+def test_conflicting_dates_are_shown_latest_first(assistant):
+    answer = assistant.ask("Who chaired the Committee's meetings in December 2024 and April 2025?")
+    assert [c.label for c in answer.citations] == ["CMW/C/SR.608, header", "CMW/C/SR.590, header"]
+    assert answer.answer.index("17 April 2025") < answer.answer.index("13 December 2024")
+    states = assistant.ask("How many States parties does the Convention have?")
+    dates = [c.date for c in states.citations]
+    assert dates[0] == "2025-04-17" and "60 States Parties" in states.answer
+    assert len(set(dates)) > 1  # an older record answers too, after the latest
+
+
+def test_several_sources_for_a_question_asking_for_several(assistant):
+    answer = assistant.ask("Which participants joined the 506th meeting remotely by video link?")
+    speakers = {c.speaker for c in answer.citations}
+    assert len(speakers) >= 3
+    assert answer.answer.count("speaking via video link") >= 3
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 5000])
+def test_bad_questions_get_a_clear_error(assistant, bad):
+    with pytest.raises(QuestionError, match="question"):
+        assistant.ask(bad)
+
+
+def test_sentence_spans_keep_abbreviations_and_index_the_text():
+    text = "Mr. Flynn said that No. 5 applied. The meeting rose at 5.55 p.m. Then Ms. Diallo spoke.\nChair: Ms. Diallo"
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert sentences == [
+        "Mr. Flynn said that No. 5 applied.",
+        "The meeting rose at 5.55 p.m. Then Ms. Diallo spoke.",
+        "Chair: Ms. Diallo",
+    ]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=st.text(max_size=300))
+def test_arbitrary_question_text_never_crashes(assistant, question):
+    try:
+        answer = assistant.ask(question)
+    except QuestionError:
+        assert not question.strip() or len(" ".join(question.split())) > assistant.settings.max_question_chars
+        return
+    assert isinstance(answer, Answer)
+    assert answer.abstained or answer.citations
+    for citation in answer.citations + answer.related:
+        assert citation.quote in citation.text
+    assert not re.search(r"\[\d+\]", answer.answer) or answer.citations
