@@ -525,18 +525,19 @@ def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
 
 
 def check_thresholds(report: EvalReport, thresholds: dict) -> list[str]:
-    """One line per failure, naming the figure, its value and the threshold; a figure not measured fails too."""
+    """One line per failure, naming the figure, its value and the threshold; a figure not measured fails too.
+    Four decimals, so 130/153 = 0.8497 never shows as a puzzling '0.850 is below the minimum 0.850'."""
     figures = report.figures()
     failures = []
     for bound, limits in (("min", thresholds.get("min", {})), ("max", thresholds.get("max", {}))):
         for name, limit in limits.items():
             value = figures.get(name)
             if value is None:
-                failures.append(f"{name} was not measured in this run (threshold {bound} {limit:.3f})")
+                failures.append(f"{name} was not measured in this run (threshold {bound} {limit:.4f})")
             elif bound == "min" and value < limit:
-                failures.append(f"{name} = {value:.3f} is below the minimum {limit:.3f}")
+                failures.append(f"{name} = {value:.4f} is below the minimum {limit:.4f}")
             elif bound == "max" and value > limit:
-                failures.append(f"{name} = {value:.3f} is above the maximum {limit:.3f}")
+                failures.append(f"{name} = {value:.4f} is above the maximum {limit:.4f}")
     return failures
 
 

@@ -171,11 +171,11 @@ def test_thresholds_name_figure_value_and_limit():
     report = hand_made_report()
     thresholds = {"min": {"hybrid.recall@5": 0.5, "citation_hit_rate": 0.9}, "max": {"false_abstention_rate": 0.05}}
     assert check_thresholds(report, thresholds) == [
-        "citation_hit_rate = 0.500 is below the minimum 0.900",
-        "false_abstention_rate = 0.250 is above the maximum 0.050",
+        "citation_hit_rate = 0.5000 is below the minimum 0.9000",
+        "false_abstention_rate = 0.2500 is above the maximum 0.0500",
     ]
     assert check_thresholds(report, {"min": {"dense.recall@5": 0.1}}) == [
-        "dense.recall@5 was not measured in this run (threshold min 0.100)"
+        "dense.recall@5 was not measured in this run (threshold min 0.1000)"
     ]
 
 
@@ -266,6 +266,6 @@ def test_gate_fails_through_the_cli_on_a_regression(settings, tmp_path: Path):
     run = subprocess.run([*command, "--retriever", "hybrid", "--no-write"], capture_output=True, text=True, env=env)
     assert run.returncode == 1, run.stderr
     assert "below threshold: hybrid.recall@5 = " in run.stderr
-    assert "is below the minimum 0.950" in run.stderr
+    assert "is below the minimum 0.9500" in run.stderr
     assert "citation_hit_rate = " in run.stderr
     assert not (tmp_path / "results").exists()
