@@ -45,12 +45,16 @@ from assistant.settings import Settings
 ABSTENTION_MODEL = Path(__file__).with_name("abstention.json")
 MAX_QUOTES = 3  # sentences quoted for a plain question; a few, most relevant first
 MAX_QUOTES_MANY = 5  # for "Which speakers ..." questions: several sources
+PASSAGES_MANY = 12  # passages read for such a question (else settings.answer_passages)
 MAX_SENTENCES_PER_QUOTE = 3  # one passage's quote is a contiguous span of at most this many sentences
 KEEP_RATIO = 0.75  # further passages are quoted when their best sentence scores at least this share of the best
 KEEP_RATIO_MANY = 0.6  # ... when the question asks for several sources
 NEIGHBOUR_RATIO = 0.85  # a neighbouring sentence joins a quote when it scores this share of the quote's lead
+MAX_SENTENCES_SPEAKER = 5  # ... when the question names the passage's speaker
+NEIGHBOUR_RATIO_SPEAKER = 0.75
 SHORT_SPAN_WORDS = 20  # a quote this short is a topic sentence: the next sentence carries the substance
 LATEST_FIRST_MARGIN = 0.1  # answers from records of different dates scoring this close are shown latest first
+LIST_ITEMS = 8  # list items quoted after a passage that introduces them with ':'
 RELATED = 3  # closest passages offered beside an answer or an abstention
 HISTORY_TURNS = 3  # earlier turns read to resolve a follow-up
 
@@ -254,7 +258,7 @@ class Weights:
     rank: float = 0.05
     speaker: float = 0.20
     answer_type: float = 0.10
-    question: float = -0.15
+    question: float = -0.05
 
 
 @dataclass
@@ -301,6 +305,9 @@ class Answerer:
         self.sentences = Sentences(retriever.embedder)
         self.abstention = AbstentionModel.load()
         self.headers = {p.doc_id: p for p in retriever.passages if p.kind == "header"}
+        self.in_order: dict[str, list[Passage]] = {}
+        for p in sorted(retriever.passages, key=lambda p: (p.doc_id, p.order)):
+            self.in_order.setdefault(p.doc_id, []).append(p)
         self.passage_stems = {p.id: set(stems(context_text(p, self.facts))) for p in retriever.passages}
 
     # ---- public ----
@@ -329,13 +336,22 @@ class Answerer:
             intent.documents = follow.documents
             intent.asks = intent.asks or asked_field(question, names_record=True)
         query = " ".join([intent.content if intent.documents else follow.question, *intent.expansions])
-        hits = self.search(query, k or self.settings.answer_passages, self.scoped(filters, intent))
+        k = k or (
+            max(self.settings.answer_passages, PASSAGES_MANY) if intent.wants_many else self.settings.answer_passages
+        )
+        hits = self.search(query, k, self.scoped(filters, intent))
+        hits += self.named_headers(intent, hits)
         draft = Draft(question, follow, intent, query, hits)
         if not intent.unanswerable and not intent.asks:
             draft.scored = self.score(query, focus_parts(question, intent), intent, hits)
             if draft.scored:
                 draft.evidence = self.evidence(query, draft.scored, hits)
         return draft
+
+    def warm(self) -> None:
+        """Embed every passage's sentences now (~10 s on 2 cores), so that no question waits for it: a server
+        calls this once at start; a one-off `assistant ask` does not, and embeds only the passages it reads."""
+        self.sentences.warm(self.retriever.passages)
 
     def resolve_question(self, question: str, history: list[dict] | None = None) -> str:
         """What a follow-up question is searched as (the eval runner reads this)."""
@@ -400,6 +416,14 @@ class Answerer:
         if self.abstention.probability(draft.evidence) < self.abstention.threshold:
             return self.abstain(question, follow, hits, None)
         return self.compose(question, follow, self.choose(draft.scored, intent), hits)
+
+    def named_headers(self, intent: Intent, hits: list[Hit]) -> list[Hit]:
+        """The header of each record the question names, when the search did not bring it: a header says what a
+        document is ('In follow-up to the extraordinary meeting ... in Agadir')."""
+        found = {h.passage.id for h in hits}
+        extra = [self.headers[d] for d in intent.documents if d in self.headers and self.headers[d].id not in found]
+        rank = len(hits)
+        return [Hit(p, 0.0, rank + i, None, None, None, None) for i, p in enumerate(extra, start=1)]
 
     def scoped(self, filters: Filters | None, intent: Intent) -> Filters | None:
         """The records a question names limit the search, unless the caller chose documents already."""
@@ -532,15 +556,33 @@ class Answerer:
 
     def compose(self, question: str, follow: FollowUp, groups: list[list[Scored]], hits: list[Hit]) -> Answer:
         citations, parts = [], []
+        quoted: set[str] = set()
         for group in groups:
             passage = group[0].passage
             start = min(s.span[0] for s in group)
             end = max(s.span[1] for s in group)
-            quote = passage.text[start:end]
-            n = len(citations) + 1
-            citations.append(Citation.of(n, passage, quote, max(s.score for s in group)))
-            parts.append(self.attributed(passage, quote, n))
+            score = max(s.score for s in group)
+            items = self.list_items(passage) if passage.text[start:end].rstrip().endswith(":") else []
+            for p, quote in [(passage, passage.text[start:end]), *((item, item.text) for item in items)]:
+                if p.id in quoted:
+                    continue
+                quoted.add(p.id)
+                citations.append(Citation.of(len(citations) + 1, p, quote, score))
+                parts.append(self.attributed(p, quote, len(citations)))
         return self.finish(question, follow, "\n".join(parts), citations, hits)
+
+    def list_items(self, passage: Passage) -> list[Passage]:
+        """The paragraphs a passage ending in ':' introduces ('Five relevant documents have been developed ...:'):
+        the next ones of its section, up to LIST_ITEMS."""
+        following = self.in_order.get(passage.doc_id, [])[passage.order + 1 : passage.order + 1 + LIST_ITEMS]
+        items: list[Passage] = []
+        for p in following:
+            if p.section != passage.section or p.kind != "paragraph":
+                break
+            if items and item_shape(p) != item_shape(items[0]) and items[-1].text.rstrip().endswith("."):
+                break  # '(e) ... de Mora.' closed the list; 'The CMW Secretariat has also ...' is prose again
+            items.append(p)
+        return items
 
     def attributed(self, passage: Passage, quote: str, n: int) -> str:
         """'On 27 September 2022, Mr. Flynn (Global Detention Project) said that “...” [1]'."""
@@ -623,21 +665,36 @@ def grow(anchors: list[Scored], sentences: dict[int, Scored]) -> list[Scored]:
     or while the span is still very short: 'Several of the Compact's objectives referred to labour migration.'
     needs the next sentence, which names them. Headers are quoted line by line, never grown."""
     lead = max(anchors, key=lambda s: s.score)
+    # a question naming the speaker asks what they said: their passage is quoted more fully
+    longest, ratio = (
+        (MAX_SENTENCES_SPEAKER, NEIGHBOUR_RATIO_SPEAKER)
+        if lead.features.speaker
+        else (MAX_SENTENCES_PER_QUOTE, NEIGHBOUR_RATIO)
+    )
     low, high = min(s.index for s in anchors), max(s.index for s in anchors)
     span = [sentences[i] for i in range(low, high + 1) if i in sentences]
     if lead.passage.kind == "header":
         return [lead]
-    while len(span) < MAX_SENTENCES_PER_QUOTE:
+    last = max(sentences)
+    if lead.passage.text.rstrip().endswith(":") and span[-1].index == last - 1:
+        span.append(sentences[last])  # the sentence that introduces the list, which compose() then quotes
+    while len(span) < longest:
         before, after = sentences.get(span[0].index - 1), sentences.get(span[-1].index + 1)
         short = sum(len(s.passage.text[s.span[0] : s.span[1]].split()) for s in span) < SHORT_SPAN_WORDS
         if short and after:
             span.append(after)
             continue
         near = max((s for s in (before, after) if s), key=lambda s: s.score, default=None)
-        if near is None or near.score < lead.score * NEIGHBOUR_RATIO:
+        if near is None or near.score < lead.score * ratio:
             break
         span = sorted([*span, near], key=lambda s: s.index)
     return span
+
+
+def item_shape(passage: Passage) -> str:
+    """How a list item opens: '(a)' and '(b)' alike, 'Axis No. 1' and 'Axis No. 2' alike."""
+    first = passage.text.split(maxsplit=1)[0] if passage.text.split() else ""
+    return "(x)" if re.fullmatch(r"\(\w{1,4}\)", first) else first
 
 
 def on_date(iso: str | None) -> str:
