@@ -496,7 +496,8 @@ def git_commit() -> str:
 
     try:
         commit = git("rev-parse", "--short", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+        # results files are outputs, not inputs: rewriting latest.json must not mark the next run dirty
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)eval/results").strip())
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
