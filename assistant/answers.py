@@ -292,6 +292,12 @@ class Draft:
     scored: list[Scored] = field(default_factory=list)
     evidence: Evidence | None = None
 
+    @property
+    def judged(self) -> bool:
+        """Whether the abstention model decides: not for a follow-up, whose topic comes from a turn answered before
+        ('And how long can they be?' has little evidence of its own); the rules still apply to it."""
+        return self.evidence is not None and self.follow.question == self.question
+
 
 # ---- the answerer ----
 
@@ -413,7 +419,7 @@ class Answerer:
             draft.evidence = self.evidence(draft.query, draft.scored, hits) if draft.scored else None
         if not draft.scored or draft.evidence is None:
             return self.abstain(question, follow, hits, "no passage matches it")
-        if self.abstention.probability(draft.evidence) < self.abstention.threshold:
+        if draft.judged and self.abstention.probability(draft.evidence) < self.abstention.threshold:
             return self.abstain(question, follow, hits, None)
         return self.compose(question, follow, self.choose(draft.scored, intent), hits)
 
@@ -549,7 +555,7 @@ class Answerer:
             quote = header.text[start:end]
             citations.append(Citation.of(n, header, quote, 1.0))
             lines = "; ".join(f"“{line}”" for line in quote.split("\n") if line.strip())
-            parts.append(f"The record {header.document} ({human_date(header.date)}) gives: {lines} [{n}].")
+            parts.append(f"The header of {header.document} ({human_date(header.date)}) reads: {lines} [{n}].")
         return self.finish(question, follow, " ".join(parts), citations, hits)
 
     # ---- composing ----
@@ -589,7 +595,7 @@ class Answerer:
         when = on_date(passage.date)
         who = self.speaker_name(passage)
         if not who:
-            return f"{passage.document} ({human_date(passage.date)}): “{quote}” [{n}]"
+            return f"According to {passage.document} ({human_date(passage.date)}): “{quote}” [{n}]"
         who = re.sub(r"^The ", "the ", who)
         lead = reported_speech_lead(quote, passage)
         if not lead and quote.startswith(passage.speaker or "\0"):

@@ -17,209 +17,38 @@ import Stemmer
 
 from assistant.passages import MONTHS, Passage
 
-WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "according",
-        "say",
-        "said",
-        "says",
-        "tell",
-        "told",
-        "mention",
-        "mentioned",
-        "anything",
-        "something",
-        "someone",
-        "thing",
-        "things",
-        "many",
-        "much",
-        "did",
-        "whose",
-        "ever",
-    ]
+WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*(?:st|nd|rd|th)?")
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def word_list(text: str) -> list[str]:
+    return text.split()
+
+
+STOPWORDS = word_set(
+    """a about above after again against all also am an and any are as at be been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours according say said says tell told mention mentioned
+    anything something someone thing things many much did whose ever"""
+) | word_set(  # words that ask for sources rather than name content: 'Which speakers spoke about ...?'
+    """speaker speakers spoke speak speaks speaking participant participants record records discuss discussed
+    discusses talk talked"""
 )
-GENERIC_SUBJECT = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "for",
-        "from",
-        "at",
-        "in",
-        "on",
-        "to",
-        "and",
-        "representative",
-        "representatives",
-        "delegation",
-        "delegations",
-        "delegate",
-        "government",
-        "speaker",
-        "speakers",
-        "spokesperson",
-        "member",
-        "members",
-        "person",
-        "people",
-        "country",
-        "state",
-        "s",
-        "mr",
-        "ms",
-        "mrs",
-        "dr",
-    ]
+GENERIC_SUBJECT = word_set(
+    """the a an of for from at in on to and representative representatives delegation delegations delegate
+    government speaker speakers spokesperson member members person people country state s mr ms mrs dr"""
 )
-NAME_PARTICLES = frozenset(["de", "del", "la", "da", "van", "von", "der", "el", "al", "bin", "ben"])
-ORDINALS = [
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
-]
+NAME_PARTICLES = word_set("""de del la da van von der el al bin ben""")
+ORDINALS = word_list(
+    """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth
+    fifteenth sixteenth seventeenth eighteenth nineteenth"""
+)
 TENS = {2: "twent", 3: "thirt", 4: "fort", 5: "fift", 6: "sixt", 7: "sevent", 8: "eight", 9: "ninet"}
 
 # '506th meeting', 'the 232nd and 506th meetings', 'the 232nd and at the 506th meetings'; not '25th annual meeting'
@@ -242,9 +71,7 @@ SUBJECT_PATTERNS = [
     re.compile(r"\b(?P<who>(?:the )?delegation of [A-Z]\w+)\b"),
     re.compile(r"\b(?P<who>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:representative|delegation|delegate)\b"),
 ]
-PRONOUNS = frozenset(
-    ["he", "she", "they", "it", "him", "her", "them", "his", "its", "their", "this", "that", "these", "those"]
-)
+PRONOUNS = word_set("""he she they it him her them his its their this that these those""")
 ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|them|his|its|their|it|that|this|those|these|there|same|then|former|latter)\b", re.I
 )

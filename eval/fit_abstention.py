@@ -50,7 +50,7 @@ def evidence_rows(assistant: Assistant, questions: list[tuple[str, list[dict], b
     rows = []
     for text, history, answerable in questions:
         draft = assistant.answerer.draft(text, history or None)
-        if draft.evidence is not None:  # rules, headers: decided before the model
+        if draft.judged:  # rules, headers and follow-ups are decided without the model
             rows.append(([getattr(draft.evidence, name) for name in FEATURES], answerable, text))
     return rows
 
