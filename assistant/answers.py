@@ -345,7 +345,7 @@ class Answerer:
         k = k or (
             max(self.settings.answer_passages, PASSAGES_MANY) if intent.wants_many else self.settings.answer_passages
         )
-        hits = self.search(query, k, self.scoped(filters, intent))
+        hits = self.retriever.search(query, k=k, filters=self.scoped(filters, intent))  # a bad filter: ValueError
         hits += self.named_headers(intent, hits)
         draft = Draft(question, follow, intent, query, hits)
         if not intent.unanswerable and not intent.asks:
@@ -395,8 +395,10 @@ class Answerer:
 
     def documents_of_turn(self, turn: dict, resolved: FollowUp) -> list[str]:
         """The record of a turn's top citation: given with the turn, else found by answering it again."""
-        citations = turn.get("citations") or []
-        doc_ids = [c.get("doc_id") for c in citations if isinstance(c, dict) and c.get("doc_id")]
+        by_name = {name: doc_id for doc_id, name in self.facts.names.items()}
+        citations = [c for c in turn.get("citations") or [] if isinstance(c, dict)]
+        doc_ids = [c.get("doc_id") or by_name.get(c.get("document")) for c in citations]
+        doc_ids = [d for d in doc_ids if d in self.facts.names]
         if doc_ids:
             return doc_ids[:1]
         intent = read_question(resolved.question, self.facts)
@@ -438,14 +440,6 @@ class Answerer:
         if filters is None:
             return Filters(document=list(intent.documents))
         return filters if filters.document else replace(filters, document=list(intent.documents))
-
-    def search(self, query: str, k: int, filters: Filters | None) -> list[Hit]:
-        try:
-            return self.retriever.search(query, k=k, filters=filters)
-        except ValueError:
-            if filters is None:
-                raise
-            return []
 
     def score(self, query: str, parts: list[str], intent: Intent, hits: list[Hit]) -> list[Scored]:
         """Every sentence of the retrieved passages, best first. A passage is judged on the whole (resolved) query;

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from assistant.passages import MONTHS, Passage
+from assistant.passages import MONTHS, Passage, human_date
 
 WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*(?:st|nd|rd|th)?")
 
@@ -109,7 +109,10 @@ TYPE_EVIDENCE = {
     "person": re.compile(r"\b(Mr|Ms|Mrs|Dr)\.? [A-ZÀ-Ý]"),
 }
 # '(at) the 506th meeting', '(at) its thirty-ninth session', 'CMW/C/SR.590': filters, not words to match
-ORDINAL = r"(?:\d{1,4}(?:st|nd|rd|th)|(?:[a-z]+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|\w+ieth))"
+ORDINAL = (
+    r"(?:\d{1,4}(?:st|nd|rd|th)|(?:[a-z]+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+    r"|eleventh|twelfth|\w+teenth|\w+ieth))"
+)
 RECORD_REFERENCE = re.compile(
     rf"\b(?:(?:at|of|in|during|from)\s+)?(?:the\s+|its\s+)?{ORDINAL}(?:\s*(?:,|and|or)\s+(?:at\s+)?(?:the\s+)?{ORDINAL})*"
     r"\s+(?:meetings?|sessions?)\b|\b(?:CMW/C/)?SR\.\d+\b|\b(?:the\s+)?concept note\b",
@@ -158,12 +161,6 @@ def ordinal_word(n: int) -> str:
 def acronym(phrase: str) -> str:
     """'International Organization for Migration' -> 'IOM'; small words are skipped as the UN does."""
     return "".join(w[0] for w in phrase.split() if w[:1].isupper() and w.lower() not in NAME_PARTICLES)
-
-
-def display_date(iso: str | None) -> str:
-    from assistant.passages import human_date
-
-    return human_date(iso)
 
 
 @dataclass
@@ -319,7 +316,7 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
     intent.content = " ".join(RECORD_REFERENCE.sub(" ", text).split()) or text
     scope = intent.documents or None
     for who in subjects(text):
-        if not speakers_matching(who, facts, scope) and is_person_or_state(who, facts):
+        if not speakers_matching(who, facts, scope) and is_person_or_state(who):
             where = " in " + ", ".join(documents_named(scope, facts)) if scope else ""
             reasons.append(f"{who.strip()} is not recorded as speaking{where}")
     intent.unanswerable = list(dict.fromkeys(reasons))
@@ -385,7 +382,7 @@ def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
     latest_year = int(facts.latest[:4]) if facts.latest else 9999
     for year in map(int, YEAR.findall(text)):
         if year > latest_year:
-            missing.append(f"the records end in {display_date(facts.latest)}, before {year}")
+            missing.append(f"the records end in {human_date(facts.latest)}, before {year}")
     return missing
 
 
@@ -434,7 +431,7 @@ def speakers_matching(who: str, facts: CorpusFacts, scope: list[str] | None) -> 
     return matches
 
 
-def is_person_or_state(who: str, facts: CorpusFacts) -> bool:
+def is_person_or_state(who: str) -> bool:
     """Only people, States and their delegations are checked as speakers; 'the Committee' is the record itself."""
     tokens = words(who)
     lowered = {fold(t) for t in tokens}
