@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
+from functools import cache
 
 import bm25s
 import faiss
@@ -160,7 +161,8 @@ def initials(name: str) -> str:
     return "".join(word[0] for word in re.findall(r"[A-Z][\w\-]*", name))
 
 
-def affiliation_aliases(affiliation: str) -> tuple[set[str], set[str]]:
+@cache  # a corpus repeats each affiliation on every passage of its speaker
+def affiliation_aliases(affiliation: str) -> tuple[frozenset[str], frozenset[str]]:
     """(names matched case-insensitively, acronyms matched as written) for one affiliation.
 
     'National Human Rights Council of Morocco (CNDH)' -> names {'National Human Rights Council of
@@ -173,7 +175,7 @@ def affiliation_aliases(affiliation: str) -> tuple[set[str], set[str]]:
         names |= {name for name in (part, HEAD_OF_NAME.split(part, maxsplit=1)[0]) if len(name.split()) >= 2}
         if len(initials(part)) >= 3:  # two letters would match too much by chance
             acronyms.add(initials(part))
-    return names, acronyms
+    return frozenset(names), frozenset(acronyms)
 
 
 class Names:

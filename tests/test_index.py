@@ -225,7 +225,7 @@ def test_large_index_is_ivf_with_measured_recall():
     ids = np.arange(len(vectors), dtype=np.int64)
     index, info = make_vector_index(vectors, ids, flat_limit=5_000, recall_target=0.95)
     assert info["index_type"] == "ivf" and info["recall_at_10"] >= 0.95
-    assert 1 <= info["nprobe"] <= info["nlist"] == int(4 * np.sqrt(len(vectors)))
+    assert 1 <= info["nprobe"] <= info["nlist"] == int(np.sqrt(len(vectors)))
     exact = faiss.IndexFlatIP(32)
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
