@@ -518,6 +518,7 @@ class Answerer:
         part_bests = list({s.part: s for s in reversed(scored)}.values())  # scored is best first: each part's best
         must = {id(s) for s in part_bests}
         anchors: dict[str, list[Scored]] = {}
+        speakers_quoted: set[tuple] = set()
         for s in [*sorted(part_bests, key=lambda s: -s.score), *scored]:
             group = anchors.get(s.passage.id)
             if group is not None:
@@ -525,7 +526,11 @@ class Answerer:
                 if id(s) in must and all(g is not s for g in group) and near:
                     group.append(s)
             elif len(anchors) < limit and (id(s) in must or s.score >= best * keep):
+                repeated = s.passage.speaker and speaker_of(s.passage) in speakers_quoted
+                if intent.wants_many and repeated and id(s) not in must:
+                    continue  # several sources wanted: one passage per speaker
                 anchors[s.passage.id] = [s]
+                speakers_quoted.add(speaker_of(s.passage))
         return latest_first([grow(group, by_passage[pid]) for pid, group in anchors.items()])
 
     # ---- metadata from a record's header ----
@@ -549,7 +554,8 @@ class Answerer:
             quote = header.text[start:end]
             citations.append(Citation.of(n, header, quote, 1.0))
             lines = "; ".join(f"“{line}”" for line in quote.split("\n") if line.strip())
-            parts.append(f"The header of {header.document} ({human_date(header.date)}) reads: {lines} [{n}].")
+            symbol = f"The symbol of this record is {header.document}. " if intent.asks == "symbol" else ""
+            parts.append(f"{symbol}The header of {header.document} ({human_date(header.date)}) reads: {lines} [{n}].")
         return self.finish(question, follow, " ".join(parts), citations, hits)
 
     # ---- composing ----
@@ -691,6 +697,10 @@ def grow(anchors: list[Scored], sentences: dict[int, Scored]) -> list[Scored]:
     return span
 
 
+def speaker_of(passage: Passage) -> tuple:
+    return passage.doc_id, passage.speaker, passage.affiliation
+
+
 def item_shape(passage: Passage) -> str:
     """How a list item opens: '(a)' and '(b)' alike, 'Axis No. 1' and 'Axis No. 2' alike."""
     first = passage.text.split(maxsplit=1)[0] if passage.text.split() else ""
@@ -724,10 +734,12 @@ HEADER_LINES = {
     "session": r"^.*\b\S+ session$",
     "issued": r"^(?:Issued: .+|\d{1,2} [A-Z][a-z]+ \d{4})$",
     "title": r"^(?:Summary record.*|.*Concept Note.*|Draft General Comment.*)$",
+    "symbol": r"^(?:Symbol: .+|Summary record.*)$",  # a header that does not print the symbol: its title line
+    "language": r"^Original: .+$",
 }
 
 
-METADATA_LINE = re.compile("|".join([*HEADER_LINES.values(), r"^(?:Distr\.|Original|Contents|Symbol|GE\.)"]), re.M)
+METADATA_LINE = re.compile("|".join([*HEADER_LINES.values(), r"^(?:Distr\.|Contents|GE\.)"]), re.M)
 
 
 def header_span(header: Passage, asks: str | None) -> tuple[int, int] | None:

@@ -90,7 +90,16 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
     ("title", re.compile(r"\b(full )?title\b", re.I)),
     ("start", re.compile(r"\b(start|started|begin|began|open|opened|called to order)\b", re.I)),
     ("end", re.compile(r"\b(finish|finished|end|ended|close|closed|rise|rose|adjourn\w*)\b", re.I)),
-    ("date", re.compile(r"\b(what|which) (date|day)\b|^\W*when (was|is) (that|this|it)\b|\bwhen was .* held\b", re.I)),
+    ("symbol", re.compile(r"\bsymbol\b", re.I)),
+    ("language", re.compile(r"\b(original|which|what) language\b|\blanguage\b.*\boriginal", re.I)),
+    (
+        "date",
+        re.compile(
+            r"\b(what|which) (?:was |is )?(?:the )?(date|day)\b|\bdate of\b|^\W*when (was|is) (that|this|it)\b"
+            r"|\bwhen was .* held\b",
+            re.I,
+        ),
+    ),
     ("date", re.compile(r"\bwhen did .* (take place|meet|held)\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhich (building|city|place|venue)\b", re.I)),
 ]
@@ -142,10 +151,16 @@ def words(text: str) -> list[str]:
     return [w.strip("’'-") for w in WORD.findall(text) if w.strip("’'-")]
 
 
+IZE_WORD = re.compile(r"^(\w{3,}?)i[sz](?:ation|ations|e|es|ed|ing)$")
+
+
 def stems(text: str) -> list[str]:
-    """Content-word stems: 'regularization' and 'regularize' both give 'regular'."""
+    """Content-word stems: 'regularization', 'regularize' and 'regularized' all give 'regulariz'. Snowball alone
+    would give 'regular', as in 'Safe, Orderly and Regular Migration', so -ize words keep their own stem."""
     tokens = [fold(w).removesuffix("'s") for w in words(text)]
-    return stemmer().stemWords([t for t in tokens if t not in STOPWORDS])
+    tokens = [t for t in tokens if t not in STOPWORDS]
+    snowball = stemmer().stemWords(tokens)
+    return [m.group(1) + "iz" if (m := IZE_WORD.match(t)) else s for t, s in zip(tokens, snowball, strict=True)]
 
 
 def ordinal_word(n: int) -> str:
