@@ -62,15 +62,29 @@ MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTHS)})\s+(\d{{4}})\b")
 SUBJECT_PATTERNS = [
     re.compile(
         r"\bwhat did (?P<who>.+?) (?:say|tell|state|argue|recommend|suggest|propose|ask|want|stress|emphasi[sz]e"
-        r"|note|mention|blame|describe|think|report|explain|request|urge|call for|highlight)\b",
+        r"|note|mention|blame|describe|think|report|explain|request|urge|call for|highlight|respond|reply|answer"
+        r"|announce|express|complain|criticize|criticise|promise|pledge|claim|insist|warn|welcome|regret|raise"
+        r"|present|outline|contribute)\b",
         re.I,
     ),
     re.compile(
         r"\bwho (?:spoke|speaks|was speaking) (?:for|on behalf of) (?P<who>.+?)(?: at | in | during |\?|$)", re.I
     ),
     re.compile(r"\b(?P<who>(?:the )?delegation of [A-Z]\w+)\b"),
+    re.compile(r"\baccording to (?P<who>[^,?]+)", re.I),
+    re.compile(r"\bhow did (?P<who>.+?) (?:respond|reply|answer|react)\b", re.I),
+    re.compile(
+        r"\bwhat (?:was|were|is) (?P<who>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:position|views?|statement|response|stance)"
+    ),
     re.compile(r"\b(?P<who>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:representative|delegation|delegate)\b"),
 ]
+# The records say which concluding observations and lists of issues were adopted, for which State, but not what
+# they say (those are separate documents): 'What did the Committee recommend to Peru in its concluding observations?'
+OUTCOME_CONTENT = re.compile(
+    r"\b(?i:recommend\w*|ask\w*|urge\w*|request\w*|tell|told)\s+(?:to\s+)?(?!The\b)[A-Z][a-z]+\b.*"
+    r"\b(?i:concluding observations|lists? of issues)\b"
+    r"|\b(?i:concluding observations|lists? of issues)\s+(?i:on|for|to|regarding|about)\s+(?!The\b|the\b)[A-Z][a-z]+"
+)
 PRONOUNS = word_set("""he she they it him her them his its their this that these those""")
 ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|them|his|its|their|it|that|this|those|these|there|same|then|former|latter)\b", re.I
@@ -394,6 +408,8 @@ def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
     for number in NUMBER_REF.findall(text):
         if not re.search(rf"\bno\.\s?{re.escape(number)}\b", facts.text):
             missing.append(f"no record mentions No. {number}")
+    if OUTCOME_CONTENT.search(text):
+        missing.append("the records note which concluding observations were adopted, not what they recommend")
     latest_year = int(facts.latest[:4]) if facts.latest else 9999
     for year in map(int, YEAR.findall(text)):
         if year > latest_year:

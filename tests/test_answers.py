@@ -79,6 +79,12 @@ def test_the_chair_is_named_from_the_record_header(assistant):
         ("Who chaired the 590th meeting?", "Chair: Ms. Diallo", "CMW/C/SR.590, header"),
         ("What time did the 506th meeting finish?", "The meeting rose at 5.55 p.m.", "CMW/C/SR.506, header"),
         ("Who chaired the 232nd meeting of the Committee?", "Chairperson: Mr. El Jamri", "CMW/C/SR.232, header"),
+        ("What was the original language of the 232nd meeting record?", "Original: French", "CMW/C/SR.232, header"),
+        (
+            "In which city was the 590th meeting held?",
+            "Held at the Palais Wilson, Geneva, on Friday, 13 December 2024, at 3 p.m.",
+            "CMW/C/SR.590, header",
+        ),
     ],
 )
 def test_metadata_is_quoted_from_the_header_line(assistant, question, line, label):
@@ -98,6 +104,8 @@ def test_metadata_is_quoted_from_the_header_line(assistant, question, line, labe
         "What did Mr. Volker Türk tell Committee members in their private meeting?",
         "What did the delegation of Jamaica say during its dialogue with the Committee?",
         "How do I bake sourdough bread?",
+        "What did the Committee recommend to Benin in its concluding observations?",
+        "According to the representative of Chile, what should the general comment say?",
     ],
 )
 def test_unanswerable_questions_abstain_and_offer_related_passages(assistant, question):
