@@ -1,6 +1,7 @@
 """Scale benchmark for retrieval: the real corpus, then 100k and 1M synthetic passages.
 
-    .venv/bin/python bench/scale.py [--sizes 100000 1000000] [--queries 153]
+    .venv/bin/python bench/scale.py [--sizes 100000 1000000] [--retriever-size 100000] [--queries 153]
+    .venv/bin/python bench/scale.py --sizes --retriever-size 0     # corpus size only: about a minute
 
 1. Corpus size: a full build into a temp folder (model load, embedding, FAISS, files), a second build
    (nothing to do), a forced rebuild (every vector from the cache), then search latency per mode in a
@@ -195,8 +196,8 @@ def vectors_at(n: int, base: np.ndarray, queries: np.ndarray) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--retriever-size", type=int, default=100_000, help="passages for the full retriever")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="vector counts; none: skip")
+    parser.add_argument("--retriever-size", type=int, default=100_000, help="passages for the full retriever; 0: skip")
     parser.add_argument("--queries", type=int, default=153, help="eval questions used as queries")
     args = parser.parse_args()
     questions = eval_questions(args.queries)
@@ -210,8 +211,9 @@ def main() -> None:
     embedder.serve_queries()
     base = embedder.encode([p.text for p in corpus.passages])
     queries = embedder.encode(questions)
-    results["retriever"] = retriever_at(args.retriever_size, corpus, base, embedder, questions)
-    print_retriever(results["retriever"])
+    if args.retriever_size:
+        results["retriever"] = retriever_at(args.retriever_size, corpus, base, embedder, questions)
+        print_retriever(results["retriever"])
     results["vectors"] = []
     for n in args.sizes:
         results["vectors"].append(vectors_at(n, base, queries))
@@ -219,7 +221,8 @@ def main() -> None:
     results["peak_memory_mb"] = peak_mb()
     results["load_average_at_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"scale-{results['date']}.json"
+    partial = "" if args.sizes and args.retriever_size else "-partial"  # never overwrite a full run's figures
+    path = RESULTS / f"scale-{results['date']}{partial}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\npeak memory {results['peak_memory_mb']} MB; results in {path.relative_to(PROJECT_ROOT)}")
 
