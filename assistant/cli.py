@@ -45,12 +45,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def open_assistant(settings: Settings):
     from assistant.documents import DocumentError
+    from assistant.embeddings import ModelNotAvailable
     from assistant.index import IndexNotReady
     from assistant.service import Assistant
 
     try:
         return Assistant.open(settings)
-    except (IndexNotReady, DocumentError) as err:
+    except (IndexNotReady, DocumentError, ModelNotAvailable) as err:
         fail(str(err))
 
 
@@ -110,7 +111,8 @@ def build(
     """Build the search index from the corpus (only what changed; nothing when up to date)."""
     from assistant.corpus import load_corpus
     from assistant.documents import DocumentError
-    from assistant.index import build_index
+    from assistant.embeddings import ModelNotAvailable
+    from assistant.index import IndexNotReady, build_index
 
     settings = make_settings(corpus=corpus, index=index, model=model)
     try:
@@ -121,7 +123,10 @@ def build(
         typer.echo(str(problem), err=True)
     if not loaded.passages:
         fail(f"no passages in {settings.corpus_dir}; add documents (see README, 'Adding a document')")
-    report = build_index(loaded, settings, force=force, progress=True)
+    try:
+        report = build_index(loaded, settings, force=force, progress=True)
+    except (ModelNotAvailable, IndexNotReady) as err:
+        fail(str(err))
     verb = "built" if report.built else "nothing to do"
     typer.echo(
         f"{verb}: {report.reason}; {report.passages} passages, {report.embedded} embedded, "

@@ -213,6 +213,7 @@ def load_index(settings: Settings, corpus: Corpus, embedder: Embedder | None = N
     """The index for this corpus and model; raises IndexNotReady when it is missing, stale or damaged."""
     embedder = embedder or Embedder(settings.model)
     index_dir = settings.index_dir
+    restore_interrupted_swap(index_dir)
     problem = index_problem(index_dir, corpus, embedder)
     if problem:
         raise IndexNotReady(f"The index is not ready: {problem}; {REBUILD} to build it.")
@@ -250,6 +251,7 @@ def build_index(
     started = time.perf_counter()
     embedder = embedder or Embedder(settings.model)
     index_dir = settings.index_dir
+    restore_interrupted_swap(index_dir)
     check_is_index_folder(index_dir)
     remove_abandoned_builds(index_dir)
     problem = index_problem(index_dir, corpus, embedder)
@@ -344,6 +346,18 @@ def remove_abandoned_builds(index_dir: Path) -> None:
         pid = path.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def restore_interrupted_swap(index_dir: Path) -> None:
+    """A build killed between swap_in's two renames leaves the old index aside: put it back."""
+    for path in sorted(index_dir.parent.glob(f".{index_dir.name}.previous-*"), key=lambda p: p.stat().st_mtime):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and process_alive(int(pid)):
+            continue  # a swap in progress in another process
+        if index_dir.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.rename(index_dir)
 
 
 def process_alive(pid: int) -> bool:

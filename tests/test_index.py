@@ -210,6 +210,15 @@ def test_killed_build_leaves_the_old_index_loadable(small, tmp_path: Path, embed
         load_index(settings, load_corpus(bigger), embedder)
 
 
+def test_build_killed_between_the_two_renames_is_recovered(small, embedder: Embedder):
+    """swap_in moves the old index aside, then renames the new one in: a kill in between leaves only the old."""
+    settings, corpus = small
+    aside = settings.index_dir.parent / f".{settings.index_dir.name}.previous-{2**22 + 12345}"  # a pid that is gone
+    settings.index_dir.rename(aside)
+    assert load_index(settings, corpus, embedder).passages == corpus.passages
+    assert settings.index_dir.is_dir() and not aside.exists()
+
+
 # ---- past FLAT_LIMIT vectors: IVF with nprobe chosen for the recall target ----
 
 
