@@ -243,7 +243,9 @@ def evaluate(
         raise typer.Exit(1 if problems else 0)
     assistant = open_assistant(settings)
     retrievers = ["hybrid", "dense", "bm25"] if retriever == "all" else [retriever]
-    report = evaluation.run_eval(assistant, questions, retrievers=retrievers, progress=sys.stderr.isatty() and not json_out)
+    report = evaluation.run_eval(
+        assistant, questions, retrievers=retrievers, progress=sys.stderr.isatty() and not json_out
+    )
     if write:
         for path in evaluation.write_results(report, question_set.parent / "results"):
             typer.echo(f"wrote {path}", err=True)
