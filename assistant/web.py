@@ -8,6 +8,7 @@ what the server accepts.
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import Annotated, Any, Literal
@@ -609,6 +610,9 @@ def make_templates() -> Jinja2Templates:
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     """The web service over one Assistant; opens it from settings (raising IndexNotReady) when none is given."""
     assistant = assistant or Assistant.open(settings)
+    # Sentence vectors for answers are embedded once in the background (~10 s), so that no question waits for them
+    # and the server still answers its first question within seconds of starting.
+    threading.Thread(target=assistant.answerer.warm, name="warm-answer-sentences", daemon=True).start()
     corpus = assistant.corpus
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})
