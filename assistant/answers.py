@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.documents import Document
 from assistant.passages import Passage, human_date
 from assistant.questions import (
     DOCUMENT_ANAPHORA,
@@ -47,7 +48,7 @@ MAX_QUOTES = 3  # sentences quoted for a plain question; a few, most relevant fi
 MAX_QUOTES_MANY = 5  # for "Which speakers ..." questions: several sources
 PASSAGES_MANY = 12  # passages read for such a question (else settings.answer_passages)
 MAX_SENTENCES_PER_QUOTE = 3  # one passage's quote is a contiguous span of at most this many sentences
-KEEP_RATIO = 0.75  # further passages are quoted when their best sentence scores at least this share of the best
+KEEP_RATIO = 0.8  # further passages are quoted when their best sentence scores at least this share of the best
 KEEP_RATIO_MANY = 0.6  # ... when the question asks for several sources
 NEIGHBOUR_RATIO = 0.85  # a neighbouring sentence joins a quote when it scores this share of the quote's lead
 MAX_SENTENCES_SPEAKER = 5  # ... when the question names the passage's speaker
@@ -57,6 +58,8 @@ LATEST_FIRST_MARGIN = 0.1  # answers from records of different dates scoring thi
 LIST_ITEMS = 8  # list items quoted after a passage that introduces them with ':'
 RELATED = 3  # closest passages offered beside an answer or an abstention
 HISTORY_TURNS = 3  # earlier turns read to resolve a follow-up
+TOPIC_FLOOR = 0.35  # mean cosine (sentence, passage) below which a single shared word counts only in proportion
+SINGLE_WORD_SHARE = 0.5  # a sentence sharing one word with a question of three or more counts half its lexical share
 
 
 class QuestionError(ValueError):
@@ -245,6 +248,21 @@ def coverage(question_stems: dict[str, float], text_stems: set[str]) -> float:
     """IDF-weighted share of the question's stems present in a text."""
     total = sum(question_stems.values())
     return sum(w for s, w in question_stems.items() if s in text_stems) / total if total else 0.0
+
+
+def lexical_share(question_stems: dict[str, float], text_stems: set[str], topical: float) -> float:
+    """coverage(), discounted when a text shares a single word with a longer question and is off its topic: 'join'
+    alone makes 'join national trade unions' look like an answer to 'Why do so few States join the Convention?'.
+    Two shared words ('video link') are evidence enough whatever the embedding says."""
+    share = coverage(question_stems, text_stems)
+    single = len(question_stems.keys() & text_stems) == 1 and len(question_stems) >= 3
+    return share * SINGLE_WORD_SHARE * topical if single else share
+
+
+def on_topic(sentence_cosine: float, passage_cosine: float) -> float:
+    """How far lexical evidence is to be believed: fully when the sentence and its passage agree in meaning with the
+    question (mean cosine >= TOPIC_FLOOR), in proportion below (e.g. cosines 0.31 and 0.10: 0.59)."""
+    return min(1.0, max(0.0, (sentence_cosine + passage_cosine) / 2) / TOPIC_FLOOR)
 
 
 @dataclass
@@ -457,7 +475,6 @@ class Answerer:
             p = hit.passage
             cosines = self.sentences.vectors[p.id] @ vectors.T  # (sentences, parts)
             passage_cosine = float(hit.dense_score) if hit.dense_score is not None else float(cosines.max())
-            passage_lexical = coverage(query_stems, self.passage_stems[p.id])
             by_speaker = float((p.doc_id, p.speaker, p.affiliation) in speakers)
             # the speaker's own name in a sentence ('Mr. Arbaoui (Amsterdam Centre ...) said') is no evidence that
             # the sentence answers: the speaker feature counts it once, for every sentence of the passage
@@ -470,11 +487,12 @@ class Answerer:
                 sentence_stems = set(stems(sentence))
                 best = None
                 for j in range(len(parts)):
+                    topical = on_topic(float(cosines[i, j]), passage_cosine)
                     features = Features(
                         sentence_cosine=float(cosines[i, j]),
                         passage_cosine=passage_cosine,
-                        sentence_lexical=coverage(rest[j], sentence_stems),
-                        passage_lexical=passage_lexical,
+                        sentence_lexical=lexical_share(rest[j], sentence_stems, topical),
+                        passage_lexical=lexical_share(query_stems, self.passage_stems[p.id], topical),
                         rank=1 / math.sqrt(hit.rank),
                         speaker=by_speaker,
                         answer_type=float(has_answer_type(sentence, intent.answer_type)),
@@ -538,16 +556,17 @@ class Answerer:
     def from_headers(self, question: str, follow: FollowUp, intent: Intent, hits: list[Hit]) -> Answer | None:
         """'Who chaired the 590th meeting?': the header's own line, e.g. 'Chair: Ms. Diallo'."""
         doc_ids = intent.documents or [h.passage.doc_id for h in hits]
+        question_stems = set(stems(question))
         found = []
         for doc_id in dict.fromkeys(doc_ids):
             header = self.headers.get(doc_id)
-            span = header_span(header, intent.asks) if header else None
+            span = header_span(header, intent.asks, question_stems) if header else None
             if span:
                 found.append((header, span))
-            if found and not intent.documents:
-                break  # the best-ranked record that has the line
         if not found:
             return None
+        if not intent.documents:  # the best-ranked record whose line best echoes the question ('the discussion began')
+            found = [max(found, key=lambda item: len(question_stems & set(stems(item[0].text[slice(*item[1])]))))]
         found.sort(key=lambda item: item[0].date or "", reverse=True)
         citations, parts = [], []
         for n, (header, (start, end)) in enumerate(found, start=1):
@@ -595,7 +614,7 @@ class Answerer:
         when = on_date(passage.date)
         who = self.speaker_name(passage)
         if not who:
-            return f"According to {passage.document} ({human_date(passage.date)}): “{quote}” [{n}]"
+            return f"According to {self.document_name(passage)} ({human_date(passage.date)}): “{quote}” [{n}]"
         who = re.sub(r"^The ", "the ", who)
         lead = reported_speech_lead(quote, passage)
         if not lead and quote.startswith(passage.speaker or "\0"):
@@ -605,6 +624,12 @@ class Answerer:
         rest = quote[len(lead) :].strip()
         lead_text = re.sub(r"^The Chair(person)?", who, lead.strip()) if is_chair(passage.speaker) else lead.strip()
         return f"{when}, {lead_text} “{rest}” [{n}]"
+
+    def document_name(self, passage: Passage) -> str:
+        """What a reader calls a document: its symbol ('CMW/C/SR.506'), else a name made from its kind and title."""
+        documents = getattr(getattr(self.retriever, "index", None), "documents", {})
+        document = documents.get(passage.doc_id)
+        return readable_name(document) if document and not document.symbol else passage.document
 
     def speaker_name(self, passage: Passage) -> str | None:
         """'Mr. Flynn (Global Detention Project)'; the Chair with the name the record's header gives."""
@@ -697,6 +722,23 @@ def grow(anchors: list[Scored], sentences: dict[int, Scored]) -> list[Scored]:
     return span
 
 
+def readable_name(document: Document) -> str:
+    """'the Committee's concept note on draft general comment No. 6' for a document without a symbol: its kind, its
+    author (the body, when a committee) and its subject (the title, up to the number it names, else before ':')."""
+    subject = document.title.split(":")[0].strip()
+    numbered = re.match(r"(.*?\bNo\. ?\d+)", subject)
+    subject = re.sub(
+        r"\b(?!No\b)[A-Z][a-z]+\b", lambda m: m.group().lower(), numbered.group(1) if numbered else subject
+    )
+    if document.kind == "document":
+        name = f"the {subject}"  # 'the report of the working group'
+    else:
+        author = "the Committee's" if (document.body or "").startswith("Committee") else "the"
+        kind = document.kind.replace("_", " ")
+        name = f"{author} {kind} on {subject}" if subject else f"{author} {kind}"
+    return name if len(name) <= 90 else document.id
+
+
 def speaker_of(passage: Passage) -> tuple:
     return passage.doc_id, passage.speaker, passage.affiliation
 
@@ -742,8 +784,9 @@ HEADER_LINES = {
 METADATA_LINE = re.compile("|".join([*HEADER_LINES.values(), r"^(?:Distr\.|Contents|GE\.)"]), re.M)
 
 
-def header_span(header: Passage, asks: str | None) -> tuple[int, int] | None:
-    """Where in a header the asked-for line stands; the agenda is the lines under 'Contents'."""
+def header_span(header: Passage, asks: str | None, question_stems: set[str] = frozenset()) -> tuple[int, int] | None:
+    """Where in a header the asked-for line stands (of several, the one sharing most words with the question);
+    the agenda is the lines under 'Contents'."""
     if asks == "agenda":
         match = re.search(r"^Contents\n((?:(?!No summary|The meeting|The discussion).+\n?)+)", header.text, re.M)
         return trim(header.text, match.start(1), match.end(1)) if match else None
@@ -755,7 +798,8 @@ def header_span(header: Passage, asks: str | None) -> tuple[int, int] | None:
         return None
     if asks == "title" and len(found) > 1:
         return found[0].start(), found[-1].end()
-    return found[0].start(), found[0].end()
+    line = max(found, key=lambda m: len(question_stems & set(stems(m.group()))))  # first of equals
+    return line.start(), line.end()
 
 
 def verified(citations: list[Citation]) -> list[Citation]:
