@@ -168,21 +168,26 @@ class Sentences:
         self.lock = threading.Lock()
 
     def of(self, passages: list[Passage]) -> None:
-        """Embed, in one batch, the sentences of those passages not seen before."""
+        """Embed, in one batch, the sentences of those passages not seen before.
+
+        The lock guards the dictionaries only, never the model: a question asked while the server warms up
+        must not wait behind a warm-up batch.
+        """
         with self.lock:
             todo = [p for p in dict.fromkeys(passages) if p.id not in self.vectors]
-            if not todo:
-                return
-            spans = {p.id: sentence_spans(p.text) or [(0, len(p.text))] for p in todo}
-            texts = [p.text[s:e] for p in todo for s, e in spans[p.id]]
-            vectors = self.embedder.encode(texts)
-            row = 0
+        if not todo:
+            return
+        spans = {p.id: sentence_spans(p.text) or [(0, len(p.text))] for p in todo}
+        texts = [p.text[s:e] for p in todo for s, e in spans[p.id]]
+        vectors = self.embedder.encode(texts)
+        row = 0
+        with self.lock:
             for p in todo:
                 count = len(spans[p.id])
                 self.spans[p.id], self.vectors[p.id] = spans[p.id], vectors[row : row + count]
                 row += count
 
-    def warm(self, passages: list[Passage], batch: int = 64) -> None:
+    def warm(self, passages: list[Passage], batch: int = 8) -> None:
         """Embed every passage's sentences now (a server does this once, so that no question waits for it)."""
         for start in range(0, len(passages), batch):
             self.of(passages[start : start + batch])

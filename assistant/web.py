@@ -6,7 +6,9 @@ settings (longest question) and the corpus (document names), so the OpenAPI sche
 what the server accepts.
 """
 
+import contextlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -607,12 +609,20 @@ def make_templates() -> Jinja2Templates:
 # ---- the application ----
 
 
+def warm_quietly(assistant: Assistant) -> None:
+    """Warm up at the lowest CPU priority (Linux niceness is per thread), so questions asked meanwhile go first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    assistant.answerer.warm()
+
+
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     """The web service over one Assistant; opens it from settings (raising IndexNotReady) when none is given."""
     assistant = assistant or Assistant.open(settings)
     # Sentence vectors for answers are embedded once in the background (~10 s), so that no question waits for them
     # and the server still answers its first question within seconds of starting.
-    threading.Thread(target=assistant.answerer.warm, name="warm-answer-sentences", daemon=True).start()
+    assistant.retriever.embedder.model  # noqa: B018 - load it now: /healthz then means the first answer is quick
+    threading.Thread(target=warm_quietly, args=(assistant,), name="warm-answer-sentences", daemon=True).start()
     corpus = assistant.corpus
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})
