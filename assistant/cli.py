@@ -247,7 +247,8 @@ def evaluate(
         assistant, questions, retrievers=retrievers, progress=sys.stderr.isatty() and not json_out
     )
     if write:
-        for path in evaluation.write_results(report, question_set.parent / "results"):
+        set_name = "" if question_set.stem == "questions" else question_set.stem
+        for path in evaluation.write_results(report, question_set.parent / "results", set_name):
             typer.echo(f"wrote {path}", err=True)
     if json_out:
         print_json(report.to_dict())

@@ -557,17 +557,21 @@ def check_thresholds(report: EvalReport, thresholds: dict) -> list[str]:
 # ---- output ----
 
 
-def write_results(report: EvalReport, results_dir: Path) -> list[Path]:
-    """<date>-<commit>.json/.md plus latest.json/.md in results_dir; returns the paths written."""
+def write_results(report: EvalReport, results_dir: Path, set_name: str = "") -> list[Path]:
+    """<date>-<commit>[-set].json/.md plus latest[-set].json/.md in results_dir; returns the paths written.
+
+    set_name keeps the figures of another question set (e.g. "heldout") from overwriting the main set's.
+    """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{report.meta.get('date', date.today().isoformat())}-{report.meta.get('commit', 'unknown')}"
+    suffix = f"-{set_name}" if set_name else ""
+    stem = f"{report.meta.get('date', date.today().isoformat())}-{report.meta.get('commit', 'unknown')}{suffix}"
     data = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
     summary = report.markdown()
     paths = []
-    for name in (stem, "latest"):
-        for suffix, content in ((".json", data), (".md", summary)):
-            path = results_dir / f"{name}{suffix}"
+    for name in (stem, f"latest{suffix}"):
+        for ext, content in ((".json", data), (".md", summary)):
+            path = results_dir / f"{name}{ext}"
             path.write_text(content, encoding="utf-8")
             paths.append(path)
     return paths
