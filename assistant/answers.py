@@ -193,6 +193,11 @@ class Sentences:
             self.of(passages[start : start + batch])
 
 
+def text_of(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
 # ---- scoring ----
 
 
@@ -419,8 +424,10 @@ class Answerer:
     def documents_of_turn(self, turn: dict, resolved: FollowUp) -> list[str]:
         """The record of a turn's top citation: given with the turn, else found by answering it again."""
         by_name = {name: doc_id for doc_id, name in self.facts.names.items()}
-        citations = [c for c in turn.get("citations") or [] if isinstance(c, dict)]
-        doc_ids = [c.get("doc_id") or by_name.get(c.get("document")) for c in citations]
+        given = turn.get("citations")
+        citations = [c for c in given if isinstance(c, dict)] if isinstance(given, list) else []
+        # A client sends these back; anything but a string is not a document name (and may not even be hashable).
+        doc_ids = [text_of(c, "doc_id") or by_name.get(text_of(c, "document")) for c in citations]
         doc_ids = [d for d in doc_ids if d in self.facts.names]
         if doc_ids:
             return doc_ids[:1]

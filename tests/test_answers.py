@@ -153,6 +153,13 @@ def test_follow_up_reads_the_citations_given_with_history(assistant):
     assert answer.citations[0].quote == "Chair: Mr. Corzo Sosa"
 
 
+def test_history_citations_of_any_shape_are_ignored_not_fatal(assistant):
+    """Found by schemathesis: a client's history may carry junk where a document name should be."""
+    history = [{"question": "Who chaired the 590th meeting?", "citations": [{"document": {"x": 1}, "doc_id": ["y"]}]}]
+    answer = assistant.ask("When was that?", history=history)
+    assert answer.abstained or answer.citations
+
+
 def test_without_history_a_question_is_searched_as_asked(assistant):
     question = "Which country was the latest to join?"
     assert assistant.ask(question).resolved_question == question
