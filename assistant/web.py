@@ -4,44 +4,53 @@ Routes stay thin: they validate, call the Assistant in a worker thread (model in
 the event loop), and render. Request models are built per app because their limits come from the
 settings (longest question) and the corpus (document names), so the OpenAPI schema states exactly
 what the server accepts.
+
+Where things are: this module holds the app, its routes and error handling; api_models.py the request and
+response models; pages.py the HTML rendering helpers the templates use.
 """
 
 import contextlib
 import json
 import os
-import re
 import threading
-from dataclasses import dataclass
-from datetime import date as Date
-from typing import Annotated, Any, Literal
-from urllib.parse import quote as quote_path
-from urllib.parse import urlencode
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import __version__
+from assistant.api_models import (
+    ISO_DATE,
+    KINDS,
+    MAX_HISTORY_TURNS,
+    MAX_K,
+    AnswerOut,
+    DocumentDetailOut,
+    DocumentsOut,
+    ErrorOut,
+    HealthOut,
+    PassageOut,
+    SearchOut,
+    check_question,
+    invalid,
+    question_schema,
+    request_models,
+)
 from assistant.corpus import Corpus
-from assistant.passages import Passage, slug_label
+from assistant.pages import WEB_DIR, api_reference, make_templates, reader_blocks
+from assistant.passages import Passage
 from assistant.retrieval import Filters
 from assistant.service import Assistant
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.settings import Settings
 
-WEB_DIR = PROJECT_ROOT / "web"
-MAX_K = 50
-MAX_HISTORY_TURNS = 10
-KINDS = ("paragraph", "header", "footnote")
 MODES = ("hybrid", "dense", "bm25")
-ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # the corpus dates: "2022-09-27", "2013-09", "2022"
 EXAMPLE_BODY = '{"question": "Who chaired the 590th meeting?"}'
 EXAMPLE_QUESTIONS = [
     "How many States parties does the Convention have?",
@@ -85,328 +94,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# ---- request validation shared by the API and the no-JavaScript form ----
-
-
-def check_question(text: str, max_chars: int) -> str:
-    """The question without surrounding blanks; ValueError saying what to change."""
-    if len(text) > max_chars:
-        raise ValueError(f"the question is {len(text)} characters long; the limit is {max_chars}: shorten it")
-    if not text.strip():
-        raise ValueError("the question is empty: type a question, e.g. 'Who chaired the 590th meeting?'")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("the question holds an unpaired surrogate (e.g. \\ud800): send valid Unicode text") from None
-    return text.strip()
-
-
-def integral_float(value: Any) -> Any:
-    """JSON Schema counts 11.0 as an integer, so the strict models accept it as 11."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def question_schema(max_chars: int) -> dict:
-    return {"minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
-
-
-def invalid(loc: tuple[str | int, ...], message: str, value: Any = None) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, for checks made outside the pydantic models."""
-    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error", "input": value}])
-
-
-@dataclass(frozen=True)
-class RequestModels:
-    ask: type[BaseModel]
-    history: TypeAdapter
-    document_names: tuple[str, ...]
-
-
-def request_models(max_chars: int, document_names: list[str], sessions: list[str]) -> RequestModels:
-    """Request bodies whose limits (question length, known documents and sessions) come from the settings and corpus."""
-    DocumentName = Literal[tuple(document_names)]  # type: ignore[valid-type]
-    Session = Literal[tuple(sessions)] if sessions else str  # type: ignore[valid-type]
-    Kind = Literal[KINDS]  # type: ignore[valid-type]
-
-    class FiltersIn(BaseModel):
-        """Narrow the passages searched; every key is optional and they combine with AND."""
-
-        model_config = ConfigDict(
-            extra="forbid",
-            strict=True,
-            json_schema_extra={"examples": [{"document": [document_names[0]], "kind": ["paragraph"]}]},
-        )
-        document: list[DocumentName] | None = Field(None, description="Documents by id or symbol.")  # type: ignore[valid-type]
-        date_from: str | None = Field(
-            None, pattern=ISO_DATE, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
-        )
-        date_to: str | None = Field(None, pattern=ISO_DATE, description="Latest date, ISO.")
-        session: Session | None = Field(None, description="Session, e.g. 'Thirty-fifth session'.")  # type: ignore[valid-type]
-        speaker: str | None = Field(None, max_length=200, description="Speaker, e.g. 'Mr. Flynn'.")
-        affiliation: str | None = Field(None, max_length=200, description="Speaker's affiliation.")
-        kind: list[Kind] | None = Field(None, description="Passage kinds.")  # type: ignore[valid-type]
-
-    class HistoryTurn(BaseModel):
-        """An earlier turn of the conversation, as the answer API returned it."""
-
-        model_config = ConfigDict(extra="forbid", strict=True)
-        question: str = Field(max_length=max_chars)
-        answer: str | None = Field(None, max_length=20_000)
-        citations: list[dict[str, Any]] | None = Field(None, max_length=MAX_K)
-
-    class AskRequest(BaseModel):
-        """A question, with the earlier turns of the conversation for follow-ups."""
-
-        model_config = ConfigDict(
-            extra="forbid",
-            strict=True,
-            json_schema_extra={
-                "examples": [
-                    {"question": "Who chaired the 590th meeting?"},
-                    {
-                        "question": "What did he say about detention?",
-                        "history": [{"question": "What did Mr. Flynn say?", "answer": "Mr. Flynn said ... [1]"}],
-                        "k": 8,
-                        "filters": {"document": [document_names[0]]},
-                    },
-                ]
-            },
-        )
-        question: str = Field(
-            description=f"The question, 1 to {max_chars} characters.", json_schema_extra=question_schema(max_chars)
-        )
-        history: list[HistoryTurn] | None = Field(
-            None, max_length=MAX_HISTORY_TURNS, description="Earlier turns, oldest first."
-        )
-        k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(integral_float)] | None = Field(
-            None, description="Passages the answer reads (default: settings)."
-        )
-        filters: FiltersIn | None = None
-
-        @field_validator("question")
-        @classmethod
-        def _question(cls, value: str) -> str:
-            return check_question(value, max_chars)
-
-    return RequestModels(AskRequest, TypeAdapter(list[HistoryTurn]), tuple(document_names))
-
-
-# ---- response models: the OpenAPI schema and a check that what we return has this shape ----
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(examples=["no document 'CMW-C-SR.999'; GET /api/documents lists the documents"])
-
-
-class PassageOut(BaseModel):
-    """One citable passage, verbatim, with where it is in its document."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "CMW-C-SR.506#para-24",
-                    "document": "CMW/C/SR.506",
-                    "doc_id": "CMW-C-SR.506",
-                    "title": "Summary record of the 506th meeting",
-                    "paragraph": "24",
-                    "label": "CMW/C/SR.506, para. 24",
-                    "anchor": "para-24",
-                    "url": "/documents/CMW-C-SR.506#para-24",
-                    "number": 24,
-                    "inferred": False,
-                    "kind": "paragraph",
-                    "text": "Mr. Flynn (Global Detention Project) said that ...",
-                    "speaker": "Mr. Flynn",
-                    "affiliation": "Global Detention Project",
-                    "date": "2022-09-27",
-                }
-            ]
-        }
-    )
-    id: str
-    document: str
-    doc_id: str
-    title: str
-    paragraph: str
-    label: str
-    anchor: str
-    url: str
-    number: int | None = None
-    inferred: bool = False
-    kind: str
-    text: str
-    source: str | None = None
-    line: int | None = None
-    order: int | None = None
-    speaker: str | None = None
-    affiliation: str | None = None
-    section: str | None = None
-    date: str | None = None
-    session: str | None = None
-    footnotes: list[str] = []
-    parent: str | None = None
-
-
-class HitOut(PassageOut):
-    score: float
-    rank: int
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-    dense_score: float | None = None
-    bm25_score: float | None = None
-
-
-class SearchOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"query": "alternatives to detention", "mode": "hybrid", "k": 10, "hits": []}]}
-    )
-    query: str
-    mode: str
-    k: int
-    filters: dict[str, Any]
-    hits: list[HitOut]
-
-
-class CitationOut(BaseModel):
-    """A passage an answer cites: [n] in the answer text refers to the citation with this n."""
-
-    n: int
-    document: str
-    title: str
-    paragraph: str
-    label: str
-    speaker: str | None = None
-    affiliation: str | None = None
-    date: str | None = None
-    section: str | None = None
-    quote: str | None = None
-    text: str
-    score: float | None = None
-    url: str
-    doc_id: str
-    anchor: str
-    kind: str
-
-
-class AnswerOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "question": "Who chaired the 590th meeting?",
-                    "answer": "Ms. Diallo chaired the 590th meeting [1].",
-                    "abstained": False,
-                    "citations": [
-                        {
-                            "n": 1,
-                            "document": "CMW/C/SR.590",
-                            "title": "Summary record (partial) of the 590th meeting",
-                            "paragraph": "header",
-                            "label": "CMW/C/SR.590, header",
-                            "quote": "Chair: Ms. Diallo",
-                            "text": "... Chair: Ms. Diallo ...",
-                            "score": 0.71,
-                            "url": "/documents/CMW-C-SR.590#header",
-                            "doc_id": "CMW-C-SR.590",
-                            "anchor": "header",
-                            "kind": "header",
-                            "date": "2024-12-13",
-                        }
-                    ],
-                    "related": [],
-                    "mode": "extractive",
-                    "notice": None,
-                    "resolved_question": "Who chaired the 590th meeting?",
-                }
-            ]
-        }
-    )
-    question: str
-    answer: str
-    abstained: bool
-    citations: list[CitationOut]
-    related: list[CitationOut]
-    mode: str
-    notice: str | None = None
-    resolved_question: str
-
-
-class DocumentOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "CMW-C-SR.590",
-                    "document": "CMW/C/SR.590",
-                    "symbol": "CMW/C/SR.590",
-                    "kind": "summary_record",
-                    "title": "Summary record (partial) of the 590th meeting",
-                    "session": "Thirty-ninth session",
-                    "meeting": 590,
-                    "date": "2024-12-13",
-                    "chair": "Ms. Diallo",
-                    "passages": 8,
-                    "url": "/documents/CMW-C-SR.590",
-                }
-            ]
-        }
-    )
-    id: str
-    document: str
-    symbol: str | None = None
-    kind: str
-    title: str
-    body: str | None = None
-    session: str | None = None
-    meeting: int | None = None
-    date: str | None = None
-    place: str | None = None
-    chair: str | None = None
-    issued: str | None = None
-    original_language: str | None = None
-    description: str | None = None
-    source: str
-    passages: int
-    url: str
-
-
-class DocumentsOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"documents": [DocumentOut.model_json_schema()["examples"][0]], "passages": 183}]
-        }
-    )
-    documents: list[DocumentOut]
-    passages: int
-
-
-class DocumentDetailOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "document": DocumentOut.model_json_schema()["examples"][0],
-                    "passages": PassageOut.model_json_schema()["examples"],
-                }
-            ]
-        }
-    )
-    document: DocumentOut
-    passages: list[PassageOut]
-
-
-class HealthOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "ok", "documents": 5, "passages": 183, "index": {"model": "..."}}]}
-    )
-    status: str
-    version: str
-    documents: int
-    passages: int
-    index: dict[str, Any]
-
-
 # ---- turning pipeline records into response dicts ----
 
 
@@ -430,180 +117,6 @@ def index_info(assistant: Assistant) -> dict:
         if isinstance(value, dict):
             return {k: v for k, v in value.items() if isinstance(v, str | int | float | bool | None)}
     return {"model": assistant.settings.model}
-
-
-# ---- rendering helpers for the templates ----
-
-
-def format_date(value: str | None) -> str:
-    """'2022-09-27' -> '27 September 2022', '2013-09' -> 'September 2013', '2022' -> '2022'."""
-    if not value:
-        return ""
-    parts = value.split("-")
-    try:
-        if len(parts) == 3:
-            return Date.fromisoformat(value).strftime("%-d %B %Y")
-        if len(parts) == 2:
-            return Date(int(parts[0]), int(parts[1]), 1).strftime("%B %Y")
-    except ValueError:
-        pass
-    return value
-
-
-def highlight(text: str, quote: str | None) -> Markup:
-    """The text escaped, with the first occurrence of quote marked."""
-    start = text.find(quote) if quote else -1
-    if start < 0 or not quote:
-        return escape(text)
-    end = start + len(quote)
-    return escape(text[:start]) + Markup("<mark>") + escape(text[start:end]) + Markup("</mark>") + escape(text[end:])
-
-
-def excerpt(citation: dict, context: int = 110) -> Markup:
-    """The cited paragraph around its quoted sentence, the quote marked: '… before <mark>quote</mark> after …'."""
-    text, quote = citation.get("text") or "", citation.get("quote") or ""
-    if not text:
-        return highlight(quote, quote)
-    start = text.find(quote) if quote else -1
-    if start < 0:
-        return escape(shorten(text, 2 * context))
-    before, after = text[:start], text[start + len(quote) :]
-    if len(before) > context:
-        before = "… " + before[-context:].split(" ", 1)[-1]
-    if len(after) > context:
-        after = after[:context].rsplit(" ", 1)[0] + " …"
-    return escape(before) + Markup("<mark>") + escape(quote) + Markup("</mark>") + escape(after)
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def cite_markers(text: str, turn: int, numbers: list[int]) -> Markup:
-    """Answer text escaped, each [n] a link to source n of this turn (the no-JavaScript page)."""
-    out = Markup()
-    last = 0
-    for match in re.finditer(r"\[(\d+)\]", text):
-        n = int(match.group(1))
-        if n not in numbers:
-            continue
-        out += escape(re.sub(r" $", "\u00a0", text[last : match.start()]))  # keep [n] on its claim's line
-        out += Markup('<a class="marker" href="#t{}-src-{}">[{}]</a>').format(turn, n, n)
-        last = match.end()
-    return out + escape(text[last:])
-
-
-def inline_code(text: str) -> Markup:
-    """Escaped text with `backticked` words set as code: the route descriptions on /docs."""
-    parts = escape(text).split("`")
-    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-def anchor_of(label: str) -> str:
-    """The reader's fragment id for a passage label, as Passage.anchor makes it: '24' -> 'para-24'."""
-    return "para-" + label if label.isdigit() else slug_label(label)
-
-
-def reader_link(citation: dict) -> str:
-    """The reader page at the cited paragraph, with the quoted sentence marked."""
-    query = urlencode({"quote": citation["quote"], "anchor": citation["anchor"]}) if citation.get("quote") else ""
-    return f"/documents/{quote_path(citation['doc_id'])}{'?' + query if query else ''}#{citation['anchor']}"
-
-
-def speaker_line(item: dict) -> str:
-    speaker, affiliation = item.get("speaker"), item.get("affiliation")
-    if speaker and affiliation:
-        return f"{speaker} ({affiliation})"
-    return speaker or affiliation or ""
-
-
-def reader_blocks(passages: list[Passage]) -> list[tuple[str, Any]]:
-    """The document in reading order: ('header', p), ('heading', title) where the section changes, ('passage', p)."""
-    blocks: list[tuple[str, Any]] = []
-    section = None
-    for passage in sorted(passages, key=lambda p: p.order):
-        if passage.kind == "footnote":
-            continue
-        if passage.kind == "paragraph" and passage.section and passage.section != section:
-            blocks.append(("heading", passage.section))
-        section = passage.section if passage.kind == "paragraph" else section
-        blocks.append(("header" if passage.kind == "header" else "passage", passage))
-    return blocks
-
-
-def api_reference(schema: dict) -> list[dict]:
-    """The OpenAPI schema as rows for the /docs page: one per route, with its parameters and examples."""
-    components = schema.get("components", {}).get("schemas", {})
-
-    def resolve(node: dict | None) -> dict:
-        ref = (node or {}).get("$ref")
-        return components.get(ref.rsplit("/", 1)[-1], {}) if ref else (node or {})
-
-    def first_example(node: dict | None) -> Any:
-        return (resolve(node).get("examples") or [None])[0]
-
-    rows = []
-    for path, operations in schema.get("paths", {}).items():
-        for method, op in operations.items():
-            body = op.get("requestBody", {}).get("content", {})
-            ok = op.get("responses", {}).get("200", {}).get("content", {})
-            params = [
-                {
-                    "name": p["name"],
-                    "where": p["in"],
-                    "required": p.get("required", False),
-                    "type": schema_type(p.get("schema", {})),
-                    "description": p.get("description") or p.get("schema", {}).get("description", ""),
-                }
-                for p in op.get("parameters", [])
-            ]
-            form = resolve(body.get("application/x-www-form-urlencoded", {}).get("schema"))
-            params += [
-                {"name": name, "where": "form", "required": name in form.get("required", []), "type": schema_type(prop)}
-                | {"description": prop.get("description", "")}
-                for name, prop in form.get("properties", {}).items()
-            ]
-            rows.append(
-                {
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": op.get("summary", ""),
-                    "description": op.get("description", ""),
-                    "params": params,
-                    "body": first_example(body.get("application/json", {}).get("schema")),
-                    "response": first_example(ok.get("application/json", {}).get("schema")),
-                    "html": "text/html" in ok,
-                }
-            )
-    return rows
-
-
-def schema_type(schema: dict) -> str:
-    """A JSON schema in a few words: 'string', 'integer', 'list of one of: a, b'."""
-    if "enum" in schema:
-        return "one of: " + ", ".join(repr(v) for v in schema["enum"])
-    if "anyOf" in schema:
-        return " or ".join(schema_type(s) for s in schema["anyOf"] if s.get("type") != "null")
-    if schema.get("type") == "array":
-        return "list of " + schema_type(schema.get("items", {}))
-    return str(schema.get("type", "any"))
-
-
-def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-    templates.env.autoescape = True
-    templates.env.filters.update(
-        date=format_date,
-        highlight=highlight,
-        cite_markers=cite_markers,
-        speaker=speaker_line,
-        anchor_of=anchor_of,
-        reader_link=reader_link,
-        excerpt=excerpt,
-        inline_code=inline_code,
-    )
-    templates.env.globals.update(version=__version__)
-    return templates
 
 
 # ---- the application ----

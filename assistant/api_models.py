@@ -1,0 +1,339 @@
+"""The API's request and response models: what the server accepts and returns, as the OpenAPI schema states it.
+
+Request models are built per app by `request_models`, because their limits come from the settings (longest
+question) and the corpus (document names and sessions). Response models are fixed; FastAPI checks every
+response against them.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+
+MAX_K = 50
+MAX_HISTORY_TURNS = 10
+KINDS = ("paragraph", "header", "footnote")
+ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # the corpus dates: "2022-09-27", "2013-09", "2022"
+
+
+# ---- request validation shared by the API and the no-JavaScript form ----
+
+
+def check_question(text: str, max_chars: int) -> str:
+    """The question without surrounding blanks; ValueError saying what to change."""
+    if len(text) > max_chars:
+        raise ValueError(f"the question is {len(text)} characters long; the limit is {max_chars}: shorten it")
+    if not text.strip():
+        raise ValueError("the question is empty: type a question, e.g. 'Who chaired the 590th meeting?'")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the question holds an unpaired surrogate (e.g. \\ud800): send valid Unicode text") from None
+    return text.strip()
+
+
+def integral_float(value: Any) -> Any:
+    """JSON Schema counts 11.0 as an integer, so the strict models accept it as 11."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def question_schema(max_chars: int) -> dict:
+    return {"minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
+
+
+def invalid(loc: tuple[str | int, ...], message: str, value: Any = None) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for checks made outside the pydantic models."""
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error", "input": value}])
+
+
+@dataclass(frozen=True)
+class RequestModels:
+    ask: type[BaseModel]
+    history: TypeAdapter
+    document_names: tuple[str, ...]
+
+
+def request_models(max_chars: int, document_names: list[str], sessions: list[str]) -> RequestModels:
+    """Request bodies whose limits (question length, known documents and sessions) come from the settings and corpus."""
+    DocumentName = Literal[tuple(document_names)]  # type: ignore[valid-type]
+    Session = Literal[tuple(sessions)] if sessions else str  # type: ignore[valid-type]
+    Kind = Literal[KINDS]  # type: ignore[valid-type]
+
+    class FiltersIn(BaseModel):
+        """Narrow the passages searched; every key is optional and they combine with AND."""
+
+        model_config = ConfigDict(
+            extra="forbid",
+            strict=True,
+            json_schema_extra={"examples": [{"document": [document_names[0]], "kind": ["paragraph"]}]},
+        )
+        document: list[DocumentName] | None = Field(None, description="Documents by id or symbol.")  # type: ignore[valid-type]
+        date_from: str | None = Field(
+            None, pattern=ISO_DATE, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
+        )
+        date_to: str | None = Field(None, pattern=ISO_DATE, description="Latest date, ISO.")
+        session: Session | None = Field(None, description="Session, e.g. 'Thirty-fifth session'.")  # type: ignore[valid-type]
+        speaker: str | None = Field(None, max_length=200, description="Speaker, e.g. 'Mr. Flynn'.")
+        affiliation: str | None = Field(None, max_length=200, description="Speaker's affiliation.")
+        kind: list[Kind] | None = Field(None, description="Passage kinds.")  # type: ignore[valid-type]
+
+    class HistoryTurn(BaseModel):
+        """An earlier turn of the conversation, as the answer API returned it."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+        question: str = Field(max_length=max_chars)
+        answer: str | None = Field(None, max_length=20_000)
+        citations: list[dict[str, Any]] | None = Field(None, max_length=MAX_K)
+
+    class AskRequest(BaseModel):
+        """A question, with the earlier turns of the conversation for follow-ups."""
+
+        model_config = ConfigDict(
+            extra="forbid",
+            strict=True,
+            json_schema_extra={
+                "examples": [
+                    {"question": "Who chaired the 590th meeting?"},
+                    {
+                        "question": "What did he say about detention?",
+                        "history": [{"question": "What did Mr. Flynn say?", "answer": "Mr. Flynn said ... [1]"}],
+                        "k": 8,
+                        "filters": {"document": [document_names[0]]},
+                    },
+                ]
+            },
+        )
+        question: str = Field(
+            description=f"The question, 1 to {max_chars} characters.", json_schema_extra=question_schema(max_chars)
+        )
+        history: list[HistoryTurn] | None = Field(
+            None, max_length=MAX_HISTORY_TURNS, description="Earlier turns, oldest first."
+        )
+        k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(integral_float)] | None = Field(
+            None, description="Passages the answer reads (default: settings)."
+        )
+        filters: FiltersIn | None = None
+
+        @field_validator("question")
+        @classmethod
+        def _question(cls, value: str) -> str:
+            return check_question(value, max_chars)
+
+    return RequestModels(AskRequest, TypeAdapter(list[HistoryTurn]), tuple(document_names))
+
+
+# ---- response models: the OpenAPI schema and a check that what we return has this shape ----
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(examples=["no document 'CMW-C-SR.999'; GET /api/documents lists the documents"])
+
+
+class PassageOut(BaseModel):
+    """One citable passage, verbatim, with where it is in its document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "CMW-C-SR.506#para-24",
+                    "document": "CMW/C/SR.506",
+                    "doc_id": "CMW-C-SR.506",
+                    "title": "Summary record of the 506th meeting",
+                    "paragraph": "24",
+                    "label": "CMW/C/SR.506, para. 24",
+                    "anchor": "para-24",
+                    "url": "/documents/CMW-C-SR.506#para-24",
+                    "number": 24,
+                    "inferred": False,
+                    "kind": "paragraph",
+                    "text": "Mr. Flynn (Global Detention Project) said that ...",
+                    "speaker": "Mr. Flynn",
+                    "affiliation": "Global Detention Project",
+                    "date": "2022-09-27",
+                }
+            ]
+        }
+    )
+    id: str
+    document: str
+    doc_id: str
+    title: str
+    paragraph: str
+    label: str
+    anchor: str
+    url: str
+    number: int | None = None
+    inferred: bool = False
+    kind: str
+    text: str
+    source: str | None = None
+    line: int | None = None
+    order: int | None = None
+    speaker: str | None = None
+    affiliation: str | None = None
+    section: str | None = None
+    date: str | None = None
+    session: str | None = None
+    footnotes: list[str] = []
+    parent: str | None = None
+
+
+class HitOut(PassageOut):
+    score: float
+    rank: int
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+class SearchOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "alternatives to detention", "mode": "hybrid", "k": 10, "hits": []}]}
+    )
+    query: str
+    mode: str
+    k: int
+    filters: dict[str, Any]
+    hits: list[HitOut]
+
+
+class CitationOut(BaseModel):
+    """A passage an answer cites: [n] in the answer text refers to the citation with this n."""
+
+    n: int
+    document: str
+    title: str
+    paragraph: str
+    label: str
+    speaker: str | None = None
+    affiliation: str | None = None
+    date: str | None = None
+    section: str | None = None
+    quote: str | None = None
+    text: str
+    score: float | None = None
+    url: str
+    doc_id: str
+    anchor: str
+    kind: str
+
+
+class AnswerOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Who chaired the 590th meeting?",
+                    "answer": "Ms. Diallo chaired the 590th meeting [1].",
+                    "abstained": False,
+                    "citations": [
+                        {
+                            "n": 1,
+                            "document": "CMW/C/SR.590",
+                            "title": "Summary record (partial) of the 590th meeting",
+                            "paragraph": "header",
+                            "label": "CMW/C/SR.590, header",
+                            "quote": "Chair: Ms. Diallo",
+                            "text": "... Chair: Ms. Diallo ...",
+                            "score": 0.71,
+                            "url": "/documents/CMW-C-SR.590#header",
+                            "doc_id": "CMW-C-SR.590",
+                            "anchor": "header",
+                            "kind": "header",
+                            "date": "2024-12-13",
+                        }
+                    ],
+                    "related": [],
+                    "mode": "extractive",
+                    "notice": None,
+                    "resolved_question": "Who chaired the 590th meeting?",
+                }
+            ]
+        }
+    )
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    related: list[CitationOut]
+    mode: str
+    notice: str | None = None
+    resolved_question: str
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "CMW-C-SR.590",
+                    "document": "CMW/C/SR.590",
+                    "symbol": "CMW/C/SR.590",
+                    "kind": "summary_record",
+                    "title": "Summary record (partial) of the 590th meeting",
+                    "session": "Thirty-ninth session",
+                    "meeting": 590,
+                    "date": "2024-12-13",
+                    "chair": "Ms. Diallo",
+                    "passages": 8,
+                    "url": "/documents/CMW-C-SR.590",
+                }
+            ]
+        }
+    )
+    id: str
+    document: str
+    symbol: str | None = None
+    kind: str
+    title: str
+    body: str | None = None
+    session: str | None = None
+    meeting: int | None = None
+    date: str | None = None
+    place: str | None = None
+    chair: str | None = None
+    issued: str | None = None
+    original_language: str | None = None
+    description: str | None = None
+    source: str
+    passages: int
+    url: str
+
+
+class DocumentsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"documents": [DocumentOut.model_json_schema()["examples"][0]], "passages": 183}]
+        }
+    )
+    documents: list[DocumentOut]
+    passages: int
+
+
+class DocumentDetailOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": DocumentOut.model_json_schema()["examples"][0],
+                    "passages": PassageOut.model_json_schema()["examples"],
+                }
+            ]
+        }
+    )
+    document: DocumentOut
+    passages: list[PassageOut]
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "documents": 5, "passages": 183, "index": {"model": "..."}}]}
+    )
+    status: str
+    version: str
+    documents: int
+    passages: int
+    index: dict[str, Any]
