@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; a plain `torch` would pull a multi-GB CUDA build. GPU users: see README.
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-test run build test lint format bench clean
+.PHONY: install install-test run build test fuzz lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: build
 test: install-test build
 	$(BIN)/python -m pytest
 	$(BIN)/assistant eval --gate eval/thresholds.json --no-write
+
+# Fresh random cases for the property and schema fuzz tests (make test runs them derandomized).
+fuzz: install-test build
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py tests/test_corpus.py -k "never or conforms"
 
 lint: install-test
 	$(BIN)/ruff check assistant tests bench

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from assistant.corpus import Corpus, load_corpus
 from assistant.settings import PROJECT_ROOT, Settings
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
+
+# Property and schema fuzzing run derandomized by default, so that CI is reproducible: the same code gets the
+# same cases. `make fuzz` (HYPOTHESIS_PROFILE=fuzz) explores new random cases on every run.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("fuzz", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
