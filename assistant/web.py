@@ -97,6 +97,10 @@ class SecurityHeaders:
 # ---- turning pipeline records into response dicts ----
 
 
+# The `{doc_id}` path parameter of every document route: in memory only, never a file path.
+DocIdPath = Annotated[str, Path(description="Document id, e.g. CMW-C-SR.506.", examples=["CMW-C-SR.506"])]
+
+
 def passage_dict(passage: Passage) -> dict:
     return passage.to_dict() | {"url": f"/documents/{passage.doc_id}#{passage.anchor}"}
 
@@ -285,7 +289,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         responses={404: {"model": ErrorOut, "description": "No such document."}},
     )
     def get_document(
-        doc_id: Annotated[str, Path(description="Document id, e.g. CMW-C-SR.506.", examples=["CMW-C-SR.506"])],
+        doc_id: DocIdPath,
     ) -> dict:
         document = find_document(corpus, doc_id)
         passages = sorted(corpus.passages_of(document.id), key=lambda p: p.order)
@@ -300,7 +304,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         responses={404: {"model": ErrorOut, "description": "No such document or passage."}},
     )
     def get_paragraph(
-        doc_id: Annotated[str, Path(description="Document id, e.g. CMW-C-SR.506.", examples=["CMW-C-SR.506"])],
+        doc_id: DocIdPath,
         label: Annotated[
             str, Path(description="Label or anchor: '24', 'para-24', 'header', 'fn. 1'.", examples=["24"])
         ],
@@ -411,7 +415,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     )
     def reader_page(
         request: Request,
-        doc_id: Annotated[str, Path(description="Document id, e.g. CMW-C-SR.506.", examples=["CMW-C-SR.506"])],
+        doc_id: DocIdPath,
         quote: Annotated[
             str | None, Query(max_length=2000, description="A sentence to mark in the linked paragraph.")
         ] = None,
