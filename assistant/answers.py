@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.documents import Document
+from assistant.grounding import Grounding, Quoted, missing_answer
 from assistant.passages import Passage, human_date
 from assistant.questions import (
     DOCUMENT_ANAPHORA,
@@ -338,6 +339,7 @@ class Answerer:
         self.facts = CorpusFacts.collect(retriever.passages)
         self.sentences = Sentences(retriever.embedder)
         self.abstention = AbstentionModel.load()
+        self.grounding = Grounding(self.facts)
         self.headers = {p.doc_id: p for p in retriever.passages if p.kind == "header"}
         self.in_order: dict[str, list[Passage]] = {}
         for p in sorted(retriever.passages, key=lambda p: (p.doc_id, p.order)):
@@ -364,7 +366,8 @@ class Answerer:
         question = self.check_question(question)
         follow = self.follow_up(question, history or [])
         intent = read_question(follow.question, self.facts)
-        intent.unanswerable = read_question(question, self.facts).unanswerable  # the turn's own words, not context
+        own = read_question(question, self.facts)  # the turn's own words, not the context carried into it
+        intent.unanswerable, intent.constraints = own.unanswerable, own.constraints
         intent.speakers = named_speakers(question, self.facts) or intent.speakers  # its own names first
         if follow.strict and follow.documents and not intent.documents:
             intent.documents = follow.documents
@@ -453,7 +456,27 @@ class Answerer:
             return self.abstain(question, follow, hits, "no passage matches it")
         if draft.judged and self.abstention.probability(draft.evidence) < self.abstention.threshold:
             return self.abstain(question, follow, hits, None)
-        return self.compose(question, follow, self.choose(draft.scored, intent), hits)
+        groups, reason = self.grounded(draft)
+        if reason:
+            return self.abstain(question, follow, hits, reason)
+        return self.compose(question, follow, groups, hits)
+
+    def grounded(self, draft: Draft) -> tuple[list[list[Scored]], str | None]:
+        """The quotes to give, chosen from passages that mention everything the question names (grounding.py); or
+        why there are none: a name no answering passage mentions, or quotes without the number, date or State asked."""
+        intent, constraints = draft.intent, draft.intent.constraints
+        complete = [s for s in draft.scored if self.grounding.meets_all(s.passage, constraints)]
+        groups = self.choose(complete or draft.scored, intent)
+        if not complete:
+            closest = [g[0].passage for g in groups]
+            unmet = self.grounding.unmet(constraints, closest)
+            several_parts = len(focus_parts(draft.question, intent)) > 1  # may spread its names over passages
+            if unmet or not several_parts:
+                names = " and ".join(c.text for c in unmet) or "everything it names"
+                return [], f"no passage close to the question mentions {names}"
+        return groups, missing_answer(
+            intent, [Quoted(g[0].passage, quote_of(g), max(s.score for s in g)) for g in groups]
+        )
 
     def named_headers(self, intent: Intent, hits: list[Hit]) -> list[Hit]:
         """The header of each record the question names, when the search did not bring it: a header says what a
@@ -595,12 +618,10 @@ class Answerer:
         citations, parts = [], []
         quoted: set[str] = set()
         for group in groups:
-            passage = group[0].passage
-            start = min(s.span[0] for s in group)
-            end = max(s.span[1] for s in group)
+            passage, span = group[0].passage, quote_of(group)
             score = max(s.score for s in group)
-            items = self.list_items(passage) if passage.text[start:end].rstrip().endswith(":") else []
-            for p, quote in [(passage, passage.text[start:end]), *((item, item.text) for item in items)]:
+            items = self.list_items(passage) if span.rstrip().endswith(":") else []
+            for p, quote in [(passage, span), *((item, item.text) for item in items)]:
                 if p.id in quoted:
                     continue
                 quoted.add(p.id)
@@ -701,6 +722,12 @@ def reported_speech_lead(quote: str, passage: Passage) -> str | None:
         return None
     match = re.match(r"^(.{0,400}?\bsaid that,?\s)", quote)
     return match.group(1) if match else None
+
+
+def quote_of(group: list[Scored]) -> str:
+    """The contiguous span a group of sentences of one passage quotes."""
+    start, end = min(s.span[0] for s in group), max(s.span[1] for s in group)
+    return group[0].passage.text[start:end]
 
 
 def grow(anchors: list[Scored], sentences: dict[int, Scored]) -> list[Scored]:

@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
 
@@ -119,16 +120,51 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
 ]
 # What an answer must hold, by the question's wording: a classic answer-type cue.
 ANSWER_TYPES = [
+    ("share", re.compile(r"\bwhat (proportion|share|percentage|fraction)\b", re.I)),
+    (
+        "money",
+        re.compile(r"\bhow much\b.*\b(cost|costs|spend|spent|budget|fund\w*|money|pay|paid|price|worth)\b", re.I),
+    ),
     ("number", re.compile(r"\bhow (many|much|long|old|large)\b|\bwhat (proportion|share|percentage|number)\b", re.I)),
-    ("date", re.compile(r"\bwhen\b|\b(what|which) (date|year|day|month)\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\s+(?:did|does|do|was|were|is|are|will|would|should|can|could|had"
+            r"|has|have)\b|\b(what|which) (date|year|day|month)\b",
+            re.I,
+        ),
+    ),
+    ("state", re.compile(r"\b(which|what) (states?|countries|country|governments?|nations)\b", re.I)),
     (
         "person",
         re.compile(r"^\W*(who|whom|whose)\b|\bwhich (speakers?|participants?|members?|academic|person)\b", re.I),
     ),
 ]
+
+
+def state_names() -> list[str]:
+    """The United Nations Member and observer States, by every name in data/states.txt."""
+    lines = (Path(__file__).with_name("data") / "states.txt").read_text(encoding="utf-8").splitlines()
+    return [name.strip() for line in lines if line.strip() and not line.startswith("#") for name in line.split("|")]
+
+
+STATE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(state_names(), key=len, reverse=True)) + r")\b")
+NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million"
+)
 TYPE_EVIDENCE = {
-    "number": re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million)\b", re.I),
-    "date": re.compile(rf"\b({'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b"),
+    "share": re.compile(
+        r"\bper ?cent\b|%|\b(?:one|two|three) in (?:two|three|four|five|ten)\b"
+        r"|\b(?:a|one|two|three)[ -](?:half|thirds?|quarters?|fifths?)\b|\bhalf (?:of|the)\b|\bmajority\b",
+        re.I,
+    ),
+    "money": re.compile(
+        r"[$€£]\s?\d|\b(?:USD|CHF|EUR)\s?\d|\d[\d,.]*\s?(?:million |billion )?(?:USD|CHF|EUR|dollars|francs|euros)\b",
+        re.I,
+    ),
+    "number": re.compile(rf"\d|\b({NUMBER_WORDS})\b(?!-)", re.I),
+    "date": re.compile(rf"\b({'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b|\b\d{{1,2}}(?:[.:]\d{{2}})?\s?[ap]\.m\."),
+    "state": STATE,
     "person": re.compile(r"\b(Mr|Ms|Mrs|Dr)\.? [A-ZÀ-Ý]"),
 }
 # '(at) the 506th meeting', '(at) its thirty-ninth session', 'CMW/C/SR.590': filters, not words to match
@@ -329,8 +365,10 @@ class Intent:
     wants_many: bool = False  # "Which speakers ...": several sources wanted
     unanswerable: list[str] = field(default_factory=list)  # why the corpus cannot answer, when it plainly cannot
     expansions: list[str] = field(default_factory=list)  # acronyms spelled out: 'US' -> 'United States'
-    answer_type: str | None = None  # person | date | number: what the answer must hold
+    answer_type: str | None = None  # number | date | state | person: what the answer must hold
     content: str = ""  # the question without the records it names: those become a filter, not words to match
+    constraints: list[Constraint] = field(default_factory=list)  # names, sessions, years an answer must mention
+    counted: str | None = None  # what a 'How many ...?' question counts: 'submissions'
 
 
 def read_question(text: str, facts: CorpusFacts) -> Intent:
@@ -343,6 +381,8 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
     intent.wants_many = bool(MANY_CUE.search(text))
     intent.answer_type = next((name for name, cue in ANSWER_TYPES if cue.search(text)), None)
     intent.content = " ".join(RECORD_REFERENCE.sub(" ", text).split()) or text
+    intent.constraints = named_constraints(text, intent.content, facts)
+    intent.counted = counted_noun(text)
     scope = intent.documents or None
     for who in subjects(text):
         if not speakers_matching(who, facts, scope) and is_person_or_state(who):
@@ -350,6 +390,65 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
             reasons.append(f"{who.strip()} is not recorded as speaking{where}")
     intent.unanswerable = list(dict.fromkeys(reasons))
     return intent
+
+
+GENERIC_SHARE = 0.08  # a name in more passages than this ('Committee', 'Convention') is the corpus's topic, not a claim
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Something a question names that an answering passage must mention too: 'Greece', 'the thirtieth session',
+    '2018'. Topical closeness is not enough: 'Who won the election for Chair at the thirtieth session?' is close to
+    passages about the Chair and about sessions, but none mentions the thirtieth session's election."""
+
+    text: str  # as the question wrote it
+    alternatives: tuple[tuple[str, ...], ...]  # folded word groups: a passage mentioning every word of one, mentions it
+
+
+def named_constraints(text: str, content: str, facts: CorpusFacts) -> list[Constraint]:
+    """The rare names of the question (not the records it names: those filter the search), the sessions no record
+    covers, and its years. Acronyms may be met spelt out: 'CERD' by 'Elimination of Racial Discrimination'."""
+    found: list[Constraint] = []
+    tokens = words(content)
+    for i, token in enumerate(tokens):
+        token = re.sub(r"['’]s$", "", token)
+        if i == 0 or not token[:1].isupper() or fold(token) in STOPWORDS or token in MONTHS:
+            continue
+        for part in filter(None, token.split("-")):
+            alternatives = name_alternatives(part, facts)
+            if part[:1].isupper() and alternatives:
+                found.append(Constraint(part, alternatives))
+    for match in SESSION_REF.finditer(text):
+        word = session_word(match.group(1))
+        if word and word not in facts.sessions:  # a held record's session is a filter already
+            found.append(Constraint(f"{word} session", ((word,),)))
+    found += [Constraint(year, ((year,),)) for year in YEAR.findall(text)]
+    return list(dict.fromkeys(found))
+
+
+def is_generic(word: str, facts: CorpusFacts) -> bool:
+    return facts.stem_df.get(stemmer().stemWord(fold(word)), 0) > GENERIC_SHARE * facts.passage_count
+
+
+def name_alternatives(word: str, facts: CorpusFacts) -> tuple[tuple[str, ...], ...]:
+    """How a passage may mention a name: as written, or an acronym spelt out. Nothing for a generic name: 'UN' is
+    'United Nations', which every record says."""
+    spelt = facts.acronyms.get(word) if word.isupper() else None
+    if not spelt:
+        return () if is_generic(word, facts) else ((fold(word),),)
+    rare = tuple(fold(w) for w in words(spelt) if fold(w) not in STOPWORDS and not is_generic(w, facts))
+    return ((fold(word),), rare) if rare else ()
+
+
+PLURAL = re.compile(r"^(?:\w+[^su]s|people|children|men|women|staff|personnel)$")  # 'States', not 'status'
+
+
+def counted_noun(text: str) -> str | None:
+    """What a 'How many ...?' question counts, folded: its first plural noun ('How many written submissions did the
+    Committee receive?' -> 'submissions'), if it comes within a few words."""
+    match = re.search(r"\bhow many\s+(.+)", text, re.I)
+    tokens = words(match.group(1))[:4] if match else []
+    return next((fold(t) for t in tokens if PLURAL.match(fold(t))), None)
 
 
 def named_documents(text: str, facts: CorpusFacts) -> tuple[list[str], list[str]]:

@@ -41,7 +41,7 @@ THRESHOLDS = PROJECT_ROOT / "eval" / "thresholds.json"
 
 def test_question_set_loads_with_every_kind():
     questions = load_questions(QUESTIONS)
-    assert len(questions) == 170
+    assert len(questions) == 182
     assert {q.kind for q in questions} == set(evaluation.KINDS)
     assert all(q.history for q in questions if q.kind == "followup")
     assert all(not q.gold and not q.answerable for q in questions if q.kind == "unanswerable")

@@ -1,0 +1,130 @@
+"""Whether the passages an answer quotes hold what the question specifically asks, not only its topic.
+
+Retrieval and sentence scoring find what is close in meaning; a near miss is close too. "Which States voted
+against the Global Compact in December 2018?" is close to a passage on the Compact's adoption, and "Who won the
+election for Chair at the thirtieth session?" to passages about the Chair. Two checks, both lexical and
+explainable, turn such closeness into an abstention:
+
+- names: every rare name, unheld session and year the question names (questions.Constraint) must be mentioned by
+  one passage that answers it, with who spoke and where (a question of several parts may spread them over its
+  passages);
+- answer type: a 'How many ...?' quote must hold a number next to what is counted, a 'When ...?' quote a date or a
+  time, a 'Which States ...?' quote the name of a State.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant.passages import MONTHS, Passage
+from assistant.questions import (
+    NUMBER_WORDS,
+    TYPE_EVIDENCE,
+    Constraint,
+    CorpusFacts,
+    Intent,
+    acronym,
+    fold,
+    stemmer,
+    words,
+)
+
+NUMBER = re.compile(rf"^(?:\d[\d,.]*|{NUMBER_WORDS}|dozens?|hundreds|thousands|millions|billions?)$", re.I)
+# Numbers that name rather than count: 'No. 6', 'article 21', 'resolution 73/195', '19 December 2018', '2022'
+REFERENCE = re.compile(
+    rf"\bNos?\.\s?\d[\d/]*|\b(?:arts?\.|articles?|paras?\.|paragraphs?|resolutions?|objectives?|decisions?|rules?)\s+"
+    rf"\d[\w/.]*|\b\d{{1,2}}\s+(?:{'|'.join(MONTHS)})\s+\d{{4}}|\b(?:1[89]|20)\d\d\b|\S+/\S+"
+    r"|\b\d{1,2}(?:[.:]\d{2})?\s?(?:-\s?\d{1,2}(?:[.:]\d{2})?\s?)?[ap]\.?m\b\.?|\bfrom \d{1,2} to \d{1,2}\b"
+)
+WHAT_IS_ASKED = {
+    "number": "a number",
+    "share": "a proportion",
+    "money": "an amount of money",
+    "date": "when",
+    "state": "names the States asked about",
+}
+COUNT_WINDOW = 4  # a number counts a noun when it stands this close before it ('60 States Parties') ...
+COUNT_WINDOW_AFTER = 3  # ... or this close after it ('migrant workers constitute around 169 million')
+
+
+@dataclass
+class Quoted:
+    """One passage an answer would quote, and the span quoted."""
+
+    passage: Passage
+    quote: str
+    score: float
+
+
+class Grounding:
+    """The words each passage mentions (with its speaker, affiliation, section, record and year), kept per passage."""
+
+    def __init__(self, facts: CorpusFacts):
+        self.facts = facts
+        self.cache: dict[str, frozenset[str]] = {}
+
+    def mentioned_words(self, passage: Passage) -> frozenset[str]:
+        if passage.id not in self.cache:
+            chair = self.facts.chair_of(passage)
+            context = [passage.text, passage.speaker, chair, passage.affiliation, passage.section, passage.title]
+            context += [passage.session, passage.document, acronym(passage.affiliation or ""), (passage.date or "")[:4]]
+            tokens = [fold(w) for w in words(" ".join(filter(None, context)))]
+            self.cache[passage.id] = frozenset(tokens + [part for t in tokens if "-" in t for part in t.split("-")])
+        return self.cache[passage.id]
+
+    def meets(self, passage: Passage, constraint: Constraint) -> bool:
+        mentioned = self.mentioned_words(passage)
+        return any(all(is_mentioned(w, mentioned) for w in group) for group in constraint.alternatives)
+
+    def unmet(self, constraints: list[Constraint], passages: Iterable[Passage]) -> list[Constraint]:
+        """The constraints none of these passages meets."""
+        passages = list(passages)
+        return [c for c in constraints if not any(self.meets(p, c) for p in passages)]
+
+    def meets_all(self, passage: Passage, constraints: list[Constraint]) -> bool:
+        return not self.unmet(constraints, [passage])
+
+
+def is_mentioned(form: str, mentioned: frozenset[str]) -> bool:
+    """'Greece' in 'Greece', 'European' in 'Europe', 'Moroccan' in 'Morocco', 'Bangladeshis' in 'Bangladesh':
+    the same word, or one sharing all but its last three letters (at least four)."""
+    if form in mentioned:
+        return True
+    need = max(4, len(form) - 3)
+    if len(form) < 4:
+        return False
+    stem = stemmer().stemWord(form)
+    return any(w[:need] == form[:need] or (len(w) >= 4 and stemmer().stemWord(w) == stem) for w in mentioned)
+
+
+def missing_answer(intent: Intent, quoted: list[Quoted]) -> str | None:
+    """Why these quotes do not hold what the question asks for (None when they do)."""
+    quotes = [q.quote for q in quoted]
+    if intent.counted and not any(counts(quote, intent.counted) for quote in quotes):
+        return f"no passage found states how many {intent.counted}"
+    kind = intent.answer_type
+    if kind in ("number", "share", "money") and not any(
+        TYPE_EVIDENCE[kind].search(REFERENCE.sub(" ", q)) for q in quotes
+    ):
+        return f"no passage found states {WHAT_IS_ASKED[kind]}"
+    if kind == "date" and not any(TYPE_EVIDENCE[kind].search(quote) for quote in quotes):
+        return f"no passage found states {WHAT_IS_ASKED[kind]}"
+    if kind == "state" and not intent.speakers:  # with a named speaker, their words answer: 'developed countries'
+        lead = max(quoted, key=lambda q: q.score)  # the best quote names them, not a neighbour in passing
+        if not TYPE_EVIDENCE["state"].search(" ".join(filter(None, [lead.quote, lead.passage.affiliation]))):
+            return f"no passage found {WHAT_IS_ASKED[kind]}"
+    return None
+
+
+def counts(quote: str, noun: str) -> bool:
+    """Whether a number stands next to the counted noun: '60 States Parties', '4,000 Bangladeshis'."""
+    tokens = [fold(w) for w in words(REFERENCE.sub(" ", quote))]
+    for i, token in enumerate(tokens):
+        if not is_mentioned(noun, frozenset([token])):
+            continue
+        near = tokens[max(0, i - COUNT_WINDOW) : i] + tokens[i + 1 : i + 1 + COUNT_WINDOW_AFTER]
+        if any(NUMBER.match(t) for t in near):
+            return True
+    return False

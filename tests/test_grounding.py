@@ -1,0 +1,110 @@
+"""Grounding: an answer's passages must hold what the question specifically names and asks, not only its topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.grounding import Grounding, counts, is_mentioned
+from assistant.questions import CorpusFacts, counted_noun, named_constraints, read_question
+
+
+@pytest.fixture(scope="module")
+def facts(corpus) -> CorpusFacts:
+    return CorpusFacts.collect(corpus.passages)
+
+
+def constraint_texts(question: str, facts: CorpusFacts) -> list[str]:
+    return [c.text for c in read_question(question, facts).constraints]
+
+
+def test_rare_names_unheld_sessions_and_years_are_constraints(facts):
+    assert constraint_texts("Who won the election for Committee Chair at the thirtieth session?", facts) == [
+        "thirtieth session"
+    ]
+    assert constraint_texts("What did Mr. Heenan say about Zimbabwe's accession in 2024?", facts) == [
+        "Heenan",
+        "Zimbabwe",
+        "2024",
+    ]
+    # a hyphenated pair is two names; 'Committee', 'Convention' and 'UN' are the corpus's own topic, not claims
+    assert constraint_texts("Under the Greece-Bangladesh agreement, what did the UN Committee say?", facts) == [
+        "Greece",
+        "Bangladesh",
+    ]
+    # a held record's session filters the search instead
+    assert constraint_texts("What happened at the thirty-ninth session?", facts) == []
+
+
+def test_an_acronym_may_be_met_spelt_out(facts):
+    (cerd,) = named_constraints(
+        "What has the Committee done with CERD?", "What has the Committee done with CERD?", facts
+    )
+    assert ("cerd",) in cerd.alternatives
+    assert any("racial" in group for group in cerd.alternatives)
+
+
+def test_a_passage_meets_a_name_in_another_form_or_through_its_speaker(corpus, facts):
+    grounding = Grounding(facts)
+    flynn = next(p for p in corpus.passages if p.label == "CMW/C/SR.506, para. 24")  # speaker carried over
+    (name,) = read_question("What did the Global Detention Project's speaker say?", facts).constraints[:1]
+    assert grounding.meets(flynn, name)
+    assert is_mentioned("european", frozenset({"europe"}))
+    assert is_mentioned("moroccan", frozenset({"morocco"}))
+    assert is_mentioned("bangladeshis", frozenset({"bangladesh"}))
+    assert not is_mentioned("peru", frozenset({"perspective"}))
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many written submissions did the Committee receive?", "submissions"),
+        ("How many States parties does the Convention have?", "states"),
+        ("In 2022, how many people in the US were placed on alternatives to detention?", "people"),
+        ("How many guiding principles and objectives are there?", "principles"),
+        ("How many of them spoke?", None),
+        ("What did Mexico say?", None),
+    ],
+)
+def test_what_a_how_many_question_counts(question, noun):
+    assert counted_noun(question) == noun
+
+
+def test_a_number_counts_a_noun_only_next_to_it_and_not_as_a_reference():
+    assert counts("As at 21 February 2025, there were 60 States Parties to the Convention.", "states")
+    assert counts("Migrant workers constitute around 169 million of the total", "workers")
+    assert not counts("Submissions should not exceed 5,000 words and should be received by 12 September", "submissions")
+    assert not counts("Submissions on general comment No. 6 are welcome.", "submissions")
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("Who was elected Chair of the Committee at its thirtieth session?", "thirtieth session"),
+        ("What did Mr. Heenan say about Zimbabwe?", "Zimbabwe"),
+        ("How many participants attended the 590th meeting?", "how many participants"),
+        ("Which countries voted against the Global Compact for Migration?", "names the States"),
+        ("How much did the half-day general discussion on general comment No. 6 cost?", "an amount of money"),
+        ("What share of migrant workers are covered by social security, according to the records?", "proportion"),
+    ],
+)
+def test_near_misses_abstain_and_say_what_is_missing(assistant, question, reason):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.answer
+    assert reason in answer.answer
+    assert answer.related
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Under the Greece-Bangladesh agreement, how many Bangladeshis can get seasonal worker visas?", "4,000"),
+        ("Which countries had constructive dialogues with the Committee at its fortieth session?", "Mexico"),
+        ("How many States parties did the Convention have as at 21 February 2025?", "60 States Parties"),
+        ("What proportion of UN Member States have ratified the Convention?", "one in four"),
+        ("When did the public part of the 232nd meeting end?", "12.40 p.m."),
+    ],
+)
+def test_grounded_questions_are_still_answered(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.answer
+    assert fact in answer.answer
