@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.documents import Document
-from assistant.grounding import Grounding, Quoted, missing_answer
+from assistant.grounding import Grounding, Quoted
 from assistant.passages import Passage, human_date
 from assistant.questions import (
     DOCUMENT_ANAPHORA,
@@ -339,7 +339,7 @@ class Answerer:
         self.facts = CorpusFacts.collect(retriever.passages)
         self.sentences = Sentences(retriever.embedder)
         self.abstention = AbstentionModel.load()
-        self.grounding = Grounding(self.facts)
+        self.grounding = Grounding(self.facts, retriever.passages)
         self.headers = {p.doc_id: p for p in retriever.passages if p.kind == "header"}
         self.in_order: dict[str, list[Passage]] = {}
         for p in sorted(retriever.passages, key=lambda p: (p.doc_id, p.order)):
@@ -459,7 +459,7 @@ class Answerer:
         groups, reason = self.grounded(draft)
         if reason:
             return self.abstain(question, follow, hits, reason)
-        return self.compose(question, follow, groups, hits)
+        return self.compose(question, follow, groups, hits, intent)
 
     def grounded(self, draft: Draft) -> tuple[list[list[Scored]], str | None]:
         """The quotes to give, chosen from passages that mention everything the question names (grounding.py); or
@@ -474,7 +474,7 @@ class Answerer:
             if unmet or not several_parts:
                 names = " and ".join(c.text for c in unmet) or "everything it names"
                 return [], f"no passage close to the question mentions {names}"
-        return groups, missing_answer(
+        return groups, self.grounding.missing_answer(
             intent, [Quoted(g[0].passage, quote_of(g), max(s.score for s in g)) for g in groups]
         )
 
@@ -614,13 +614,16 @@ class Answerer:
 
     # ---- composing ----
 
-    def compose(self, question: str, follow: FollowUp, groups: list[list[Scored]], hits: list[Hit]) -> Answer:
+    def compose(
+        self, question: str, follow: FollowUp, groups: list[list[Scored]], hits: list[Hit], intent: Intent
+    ) -> Answer:
         citations, parts = [], []
         quoted: set[str] = set()
         for group in groups:
             passage, span = group[0].passage, quote_of(group)
             score = max(s.score for s in group)
             items = self.list_items(passage) if span.rstrip().endswith(":") else []
+            items += self.grounding.answering_footnotes(intent, passage, span)  # '280 million' is dated in fn. 3
             for p, quote in [(passage, span), *((item, item.text) for item in items)]:
                 if p.id in quoted:
                     continue

@@ -38,6 +38,7 @@ REFERENCE = re.compile(
     rf"\d[\w/.]*|\b\d{{1,2}}\s+(?:{'|'.join(MONTHS)})\s+\d{{4}}|\b(?:1[89]|20)\d\d\b|\S+/\S+"
     r"|\b\d{1,2}(?:[.:]\d{2})?\s?(?:-\s?\d{1,2}(?:[.:]\d{2})?\s?)?[ap]\.?m\b\.?|\bfrom \d{1,2} to \d{1,2}\b"
 )
+QUANTITIES = ("number", "share", "money")
 WHAT_IS_ASKED = {
     "number": "a number",
     "share": "a proportion",
@@ -61,9 +62,10 @@ class Quoted:
 class Grounding:
     """The words each passage mentions (with its speaker, affiliation, section, record and year), kept per passage."""
 
-    def __init__(self, facts: CorpusFacts):
+    def __init__(self, facts: CorpusFacts, passages: list[Passage]):
         self.facts = facts
         self.cache: dict[str, frozenset[str]] = {}
+        self.by_label = {p.label: p for p in passages}
 
     def mentioned_words(self, passage: Passage) -> frozenset[str]:
         if passage.id not in self.cache:
@@ -86,6 +88,40 @@ class Grounding:
     def meets_all(self, passage: Passage, constraints: list[Constraint]) -> bool:
         return not self.unmet(constraints, [passage])
 
+    def missing_answer(self, intent: Intent, quoted: list[Quoted]) -> str | None:
+        """Why these quotes do not hold what the question asks for (None when they do). A quote is read with the
+        footnotes its passage calls: 'more than 280 million' is dated 2020 by its footnote."""
+        quotes = [" ".join([q.quote, *self.footnotes(q.passage)]) for q in quoted]
+        if intent.counted and not any(counts(quote, intent.counted) for quote in quotes):
+            return f"no passage found states how many {intent.counted}"
+        kind = intent.answer_type
+        if kind in QUANTITIES + ("date",) and not any(holds(kind, quote) for quote in quotes):
+            return f"no passage found states {WHAT_IS_ASKED[kind]}"
+        if kind == "state" and not intent.speakers:  # with a named speaker, their words answer: 'developed countries'
+            lead = max(quoted, key=lambda q: q.score)  # the best quote names them, not a neighbour in passing
+            if not TYPE_EVIDENCE["state"].search(" ".join(filter(None, [lead.quote, lead.passage.affiliation]))):
+                return f"no passage found {WHAT_IS_ASKED[kind]}"
+        return None
+
+    def footnotes(self, passage: Passage) -> list[str]:
+        return [note.text for note in self.footnote_passages(passage)]
+
+    def footnote_passages(self, passage: Passage) -> list[Passage]:
+        labels = (f"{passage.document}, {note}" for note in passage.footnotes)
+        return [self.by_label[label] for label in labels if label in self.by_label]
+
+    def answering_footnotes(self, intent: Intent, passage: Passage, quote: str) -> list[Passage]:
+        """The footnotes that hold the number or date asked for, when the quote itself does not: they are cited too."""
+        kind = intent.answer_type
+        if kind not in QUANTITIES + ("date",) or holds(kind, quote):
+            return []
+        return [note for note in self.footnote_passages(passage) if holds(kind, note.text)]
+
+
+def holds(kind: str, text: str) -> bool:
+    """Whether a text holds an answer of this type; numbers that name ('No. 6', '2022') are not quantities."""
+    return bool(TYPE_EVIDENCE[kind].search(REFERENCE.sub(" ", text) if kind in QUANTITIES else text))
+
 
 def is_mentioned(form: str, mentioned: frozenset[str]) -> bool:
     """'Greece' in 'Greece', 'European' in 'Europe', 'Moroccan' in 'Morocco', 'Bangladeshis' in 'Bangladesh':
@@ -97,25 +133,6 @@ def is_mentioned(form: str, mentioned: frozenset[str]) -> bool:
         return False
     stem = stemmer().stemWord(form)
     return any(w[:need] == form[:need] or (len(w) >= 4 and stemmer().stemWord(w) == stem) for w in mentioned)
-
-
-def missing_answer(intent: Intent, quoted: list[Quoted]) -> str | None:
-    """Why these quotes do not hold what the question asks for (None when they do)."""
-    quotes = [q.quote for q in quoted]
-    if intent.counted and not any(counts(quote, intent.counted) for quote in quotes):
-        return f"no passage found states how many {intent.counted}"
-    kind = intent.answer_type
-    if kind in ("number", "share", "money") and not any(
-        TYPE_EVIDENCE[kind].search(REFERENCE.sub(" ", q)) for q in quotes
-    ):
-        return f"no passage found states {WHAT_IS_ASKED[kind]}"
-    if kind == "date" and not any(TYPE_EVIDENCE[kind].search(quote) for quote in quotes):
-        return f"no passage found states {WHAT_IS_ASKED[kind]}"
-    if kind == "state" and not intent.speakers:  # with a named speaker, their words answer: 'developed countries'
-        lead = max(quoted, key=lambda q: q.score)  # the best quote names them, not a neighbour in passing
-        if not TYPE_EVIDENCE["state"].search(" ".join(filter(None, [lead.quote, lead.passage.affiliation]))):
-            return f"no passage found {WHAT_IS_ASKED[kind]}"
-    return None
 
 
 def counts(quote: str, noun: str) -> bool:

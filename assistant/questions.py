@@ -82,10 +82,11 @@ SUBJECT_PATTERNS = [
 # The records say which concluding observations and lists of issues were adopted, for which State, but not what
 # they say (those are separate documents): 'What did the Committee recommend to Peru in its concluding observations?'
 OUTCOME_CONTENT = re.compile(
-    r"\b(?i:recommend\w*|ask\w*|urge\w*|request\w*|tell|told)\s+(?:to\s+)?(?!The\b)[A-Z][a-z]+\b.*"
+    r"\b(?i:recommend\w*|ask\w*|urge\w*|request\w*|tell|told|put|pose[ds]?|raised?)\s+(?:to\s+)?(?!The\b)[A-Z][a-z]+\b.*"
     r"\b(?i:concluding observations|lists? of issues)\b"
     r"|\b(?i:concluding observations|lists? of issues)\s+(?i:on|for|to|regarding|about)\s+(?!The\b|the\b)[A-Z][a-z]+"
 )
+GOVERNMENT = re.compile(r"\b(government|delegation|delegate|ministry|minister|ambassador)s?\b", re.I)
 PRONOUNS = word_set("""he she they it him her them his its their this that these those""")
 ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|them|his|its|their|it|that|this|those|these|there|same|then|former|latter)\b", re.I
@@ -385,13 +386,20 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
     intent.counted = counted_noun(text)
     scope = intent.documents or None
     for who in subjects(text):
-        if not speakers_matching(who, facts, scope) and is_person_or_state(who):
+        matching = speakers_matching(who, facts, scope)
+        if GOVERNMENT.search(who):  # 'the Government of Tunisia's representative' is not a University of Tunis academic
+            matching = [s for s in matching if STATE.search(" ".join(filter(None, [s.name, s.affiliation])))]
+        silent = is_person_or_state(who) or (is_named_body(who) and not reported_speaking(who, facts))
+        if not matching and silent:
             where = " in " + ", ".join(documents_named(scope, facts)) if scope else ""
             reasons.append(f"{who.strip()} is not recorded as speaking{where}")
     intent.unanswerable = list(dict.fromkeys(reasons))
     return intent
 
 
+YEAR_RANGE = re.compile(
+    r"\b(?:from|between|since)\s+(?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\s*(?:-|–|to|and)\s*(?:1[89]|20)\d\d\b"
+)
 GENERIC_SHARE = 0.08  # a name in more passages than this ('Committee', 'Convention') is the corpus's topic, not a claim
 
 
@@ -422,7 +430,8 @@ def named_constraints(text: str, content: str, facts: CorpusFacts) -> list[Const
         word = session_word(match.group(1))
         if word and word not in facts.sessions:  # a held record's session is a filter already
             found.append(Constraint(f"{word} session", ((word,),)))
-    found += [Constraint(year, ((year,),)) for year in YEAR.findall(text)]
+    if not YEAR_RANGE.search(text):  # 'from 2013 to 2025' spans the records; one year must be mentioned
+        found += [Constraint(year, ((year,),)) for year in YEAR.findall(text)]
     return list(dict.fromkeys(found))
 
 
@@ -513,6 +522,9 @@ def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
     for year in map(int, YEAR.findall(text)):
         if year > latest_year:
             missing.append(f"the records end in {human_date(facts.latest)}, before {year}")
+    for month, year in MONTH_YEAR.findall(text):  # 'in December 2025', when the last record is of April 2025
+        if f"{year}-{MONTHS.index(month) + 1:02d}" > facts.latest[:7] and int(year) == latest_year:
+            missing.append(f"the records end in {human_date(facts.latest)}, before {month} {year}")
     return missing
 
 
@@ -571,6 +583,35 @@ def is_person_or_state(who: str) -> bool:
         return True
     proper = [t for t in tokens if t[:1].isupper() and fold(t) not in STOPWORDS]
     return len(proper) == 1 and len(tokens) <= 2 or any(t.isupper() and len(t) > 1 for t in tokens)
+
+
+RECORD_ITSELF = word_set("""committee committees convention compact comment note record records pact declaration meeting
+    session chair chairperson""")
+REPORTING_VERB = (
+    r"(?:said|says|stated|noted|stressed|recalled|explained|recommended|suggested|proposed|called|urged|drew|drawn"
+    r"|expressed|highlighted|emphasi[sz]ed|pointed|indicated|reported|informed|replied|responded|welcomed|announced"
+    r"|told|asked|argued|observed|added|underlined|warned|concluded)"
+)
+
+
+def is_named_body(who: str) -> bool:
+    """An organization or office named with capitals ('Amnesty International', 'the Special Rapporteur on ...'),
+    other than the Committee and the records themselves."""
+    tokens = words(who)
+    if {fold(t) for t in tokens} & RECORD_ITSELF:
+        return False
+    return any(t[:1].isupper() and fold(t) not in STOPWORDS | GENERIC_SUBJECT for t in tokens)
+
+
+def reported_speaking(who: str, facts: CorpusFacts) -> bool:
+    """Whether a record reports a body that is not a speaker as saying something: its name (up to six words:
+    'International Labour Office', 'Special Rapporteur on contemporary forms of racism') followed within a dozen words by a reporting verb ('The Office, in turn,
+    had drawn attention ...'); 'organized by Amnesty International and the OHCHR office' is no statement."""
+    name = " ".join(words(re.sub(r"^\W*the\s+", "", who, flags=re.I))[:6])
+    if not name:
+        return False
+    head = r"\W+".join(re.escape(fold(w)) for w in name.split())
+    return bool(re.search(rf"\b{head}\b(?:\W+\w+){{0,12}}?\W+{REPORTING_VERB}\b", facts.text))
 
 
 def named_speakers(text: str, facts: CorpusFacts) -> list[Speaker]:

@@ -217,7 +217,7 @@ def test_whole_set_meets_the_thresholds(report: EvalReport):
 
 
 def test_whole_set_scores_every_retriever_and_every_answer(report: EvalReport, assistant):
-    assert len(report.results) == 170
+    assert len(report.results) == 182
     assert all(set(r.retrieved) == {"hybrid", "dense", "bm25"} for r in report.results)
     assert all(r.answer is not None for r in report.results)
     assert report.figures()["quote_validity"] == 1.0

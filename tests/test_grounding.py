@@ -35,6 +35,10 @@ def test_rare_names_unheld_sessions_and_years_are_constraints(facts):
     assert constraint_texts("What happened at the thirty-ninth session?", facts) == []
 
 
+def test_years_spanning_the_records_are_not_a_constraint(facts):
+    assert constraint_texts("How have the treaty body Chairs' proposals been reported from 2013 to 2025?", facts) == []
+
+
 def test_an_acronym_may_be_met_spelt_out(facts):
     (cerd,) = named_constraints(
         "What has the Committee done with CERD?", "What has the Committee done with CERD?", facts
@@ -44,7 +48,7 @@ def test_an_acronym_may_be_met_spelt_out(facts):
 
 
 def test_a_passage_meets_a_name_in_another_form_or_through_its_speaker(corpus, facts):
-    grounding = Grounding(facts)
+    grounding = Grounding(facts, corpus.passages)
     flynn = next(p for p in corpus.passages if p.label == "CMW/C/SR.506, para. 24")  # speaker carried over
     (name,) = read_question("What did the Global Detention Project's speaker say?", facts).constraints[:1]
     assert grounding.meets(flynn, name)
@@ -108,3 +112,35 @@ def test_grounded_questions_are_still_answered(assistant, question, fact):
     answer = assistant.ask(question)
     assert not answer.abstained, answer.answer
     assert fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        # a month after the last record (17 April 2025), in the same year
+        ("Did the Committee adopt the joint general comments in December 2025?", "before December 2025"),
+        # a State's government is not an academic from a city of that State (University of Tunis)
+        ("What did the Government of Tunisia say at the 506th meeting?", "not recorded as speaking"),
+        # an organization the records mention, never as saying anything
+        ("What did Amnesty International tell the Committee?", "Amnesty International is not recorded as speaking"),
+        # the content of a list of issues, which the records only say was adopted
+        ("Which questions did the Committee put to Tajikistan in its list of issues?", "not what they recommend"),
+    ],
+)
+def test_rules_catch_what_the_records_cannot_hold(assistant, question, reason):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.answer
+    assert reason in answer.answer
+
+
+def test_a_body_reported_as_saying_something_is_answered(assistant):
+    # not a speaker, but 'The Office, in turn, had drawn attention to ...' reports what it said
+    answer = assistant.ask("How did the International Labour Office respond to the Committee's proposals?")
+    assert not answer.abstained, answer.answer
+    assert "CMW/C/SR.608" in {c.document for c in answer.citations}
+
+
+def test_a_quote_is_read_with_the_footnotes_its_passage_calls(assistant):
+    answer = assistant.ask("In which year were there more than 280 million migrants worldwide?")
+    assert not answer.abstained, answer.answer
+    assert "2020" in " ".join(c.text for c in answer.citations) or "fn. 3" in answer.answer
