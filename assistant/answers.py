@@ -820,6 +820,7 @@ HEADER_LINES = {
     "title": r"^(?:Summary record.*|.*Concept Note.*|Draft General Comment.*)$",
     "symbol": r"^(?:Symbol: .+|Summary record.*)$",  # a header that does not print the symbol: its title line
     "language": r"^Original: .+$",
+    "unrecorded": r"^No summary records? (?:was|were) (?:prepared|issued).*$",
 }
 
 
@@ -838,7 +839,7 @@ def header_span(header: Passage, asks: str | None, question_stems: set[str] = fr
     found = list(re.finditer(pattern, header.text, re.M))
     if not found:
         return None
-    if asks == "title" and len(found) > 1:
+    if asks in ("title", "unrecorded") and len(found) > 1:  # adjacent lines, quoted together
         return found[0].start(), found[-1].end()
     line = max(found, key=lambda m: len(question_stems & set(stems(m.group()))))  # first of equals
     return line.start(), line.end()

@@ -117,7 +117,8 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
         ),
     ),
     ("date", re.compile(r"\bwhen did .* (take place|meet|held)\b", re.I)),
-    ("place", re.compile(r"\bwhere\b|\bwhich (building|city|place|venue)\b", re.I)),
+    ("place", re.compile(r"\bwhere\b|\bwhich (?:\w+ )?(building|city|place|venue|room)\b", re.I)),
+    ("unrecorded", re.compile(r"\bno summary records?\b|\bwithout (?:a )?summary records?\b", re.I)),
 ]
 # What an answer must hold, by the question's wording: a classic answer-type cue.
 ANSWER_TYPES = [
@@ -539,8 +540,29 @@ def asked_field(text: str, names_record: bool) -> str | None:
             continue
         if name in ("date", "place", "session") and not names_record:
             continue
-        return name
+        return None if len(other_content(text, cue)) > MAX_OTHER_CONTENT else name
     return None
+
+
+MAX_OTHER_CONTENT = 1  # more content words than this, and the question asks about what was said, not the header
+RECORD_VOCABULARY = (
+    word_set(
+        """meeting meetings session sessions record records summary document committee committee's part public private
+    held take place time day date year month chair chaired chairperson presided symbol title full language original
+    agenda items item building city venue room issued called order start started begin began open opened close closed
+    end ended finish finished rise rose adjourn adjourned convened discussion covered which what when where who
+    general comment half half-day written originally weekday prepared"""  # 'the half-day of general discussion on general comment No. 6' is a meeting
+    )
+    | {m.lower() for m in MONTHS}
+)
+
+
+def other_content(text: str, cue: re.Pattern) -> list[str]:
+    """The question's words besides the record it names and the header field it asks for: 'When he opened the
+    half-day discussion, on which topics did the Chair say ...' asks about topics, not about the opening time."""
+    rest = cue.sub(" ", RECORD_REFERENCE.sub(" ", text))
+    tokens = [fold(w).removesuffix("'s").removesuffix("’s") for w in words(rest)]
+    return [t for t in tokens if t not in STOPWORDS | RECORD_VOCABULARY and not t[:1].isdigit()]
 
 
 def subjects(text: str) -> list[str]:
@@ -614,11 +636,14 @@ def reported_speaking(who: str, facts: CorpusFacts) -> bool:
     return bool(re.search(rf"\b{head}\b(?:\W+\w+){{0,12}}?\W+{REPORTING_VERB}\b", facts.text))
 
 
+SPEAKER_MATCH_MARGIN = 0.1
+
+
 def named_speakers(text: str, facts: CorpusFacts) -> list[Speaker]:
     """Speakers a question names by surname, affiliation or acronym ('IOM', 'Mr. Flynn', 'Mexico')."""
     folded = {fold(w).removesuffix("'s").removesuffix("’s") for w in words(text)}
     folded |= {fold(w) for w in words(" ".join(facts.acronyms.get(w, "") for w in words(text) if w.isupper()))}
-    found = []
+    found: list[tuple[float, Speaker]] = []
     for speaker in facts.speakers:
         name_words = subject_words(speaker.person or speaker.name) - {"chair", "chairperson"}
         affiliation_words = subject_words(speaker.affiliation or "")
@@ -627,13 +652,18 @@ def named_speakers(text: str, facts: CorpusFacts) -> list[Speaker]:
         }
         by_name = bool(name_words) and name_words <= folded
         shared = affiliation_words & folded
-        by_affiliation = len(shared) >= math.ceil(0.6 * len(affiliation_words)) and any(
-            facts.is_distinctive(w) for w in shared
-        )
+        share = len(shared) / len(affiliation_words) if affiliation_words else 0.0
+        # 'Human Rights' alone names no one; most of a long name does ('National Human Rights Council of Morocco')
+        by_affiliation = share >= 0.6 and (share >= 0.8 or any(facts.is_distinctive(w) for w in shared))
         by_acronym = bool(acronyms & folded - {""}) and any(len(a) > 2 for a in acronyms & folded)
-        if by_name or by_affiliation or by_acronym:
-            found.append(speaker)
-    return found
+        if by_name or by_acronym:
+            found.append((1.0, speaker))
+        elif by_affiliation:
+            found.append((share, speaker))
+    # 'Morocco's National Human Rights Council' names the CNDH (5 of 6 words), not the Moroccan Human Rights
+    # Association (3 of 5): of partial matches, only the closest count
+    best = max((strength for strength, _ in found), default=0.0)
+    return [speaker for strength, speaker in found if strength >= best - SPEAKER_MATCH_MARGIN]
 
 
 # ---- follow-up questions ----

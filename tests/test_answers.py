@@ -85,13 +85,24 @@ def test_the_chair_is_named_from_the_record_header(assistant):
             "Held at the Palais Wilson, Geneva, on Friday, 13 December 2024, at 3 p.m.",
             "CMW/C/SR.590, header",
         ),
+        (
+            "In which Geneva building did the 608th meeting take place?",
+            "Held at the Palais Wilson, Geneva, on Thursday, 17 April 2025, at 3 p.m.",
+            "CMW/C/SR.608, header",
+        ),
+        (
+            "Which meetings of the thirty-ninth session have no summary records?",
+            "No summary record was prepared for the rest of the meeting.\n"
+            "No summary records were issued for the 580th to the 589th meetings.",
+            "CMW/C/SR.590, header",
+        ),
     ],
 )
 def test_metadata_is_quoted_from_the_header_line(assistant, question, line, label):
     answer = assistant.ask(question)
     assert answer.citations[0].label == label
     assert answer.citations[0].quote == line
-    assert f"“{line}”" in answer.answer
+    assert all(f"“{each}”" in answer.answer for each in line.split("\n"))  # a header is quoted line by line
 
 
 @pytest.mark.parametrize(
@@ -130,6 +141,32 @@ def test_answerable_questions_are_answered_with_the_fact(assistant, question, fa
     answer = assistant.ask(question)
     assert not answer.abstained
     assert fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        # 'opened' and 'discussion' name a header line, but the question asks what the Chair said
+        (
+            "When he opened the half-day discussion, what did the Chair say about trafficking and smuggling?",
+            "CMW/C/SR.506, para. 2",
+        ),
+        # 'symbol' of a report the record mentions, not of the record itself
+        (
+            "What is the symbol of the report on racism that the Human Rights Council considered?",
+            "CMW/C/SR.232, para. 6",
+        ),
+    ],
+)
+def test_a_question_with_its_own_content_is_not_sent_to_the_header(assistant, question, label):
+    answer = assistant.ask(question)
+    assert label in [c.label for c in answer.citations], answer.answer
+
+
+def test_the_closest_of_partly_named_speakers_is_the_one_meant(assistant):
+    # 'National Human Rights Council of Morocco (CNDH)', not the 'Moroccan Human Rights Association (AMDH)'
+    answer = assistant.ask("What did Morocco's National Human Rights Council say about the media?")
+    assert answer.citations[0].affiliation == "National Human Rights Council of Morocco (CNDH)", answer.answer
 
 
 def test_follow_up_carries_the_topic_and_record_of_the_previous_turn(assistant):
