@@ -30,7 +30,7 @@ from assistant.questions import (
     CorpusFacts,
     FollowUp,
     Intent,
-    asked_field,
+    asked_fields,
     focus_parts,
     fold,
     has_answer_type,
@@ -371,7 +371,8 @@ class Answerer:
         intent.speakers = named_speakers(question, self.facts) or intent.speakers  # its own names first
         if follow.strict and follow.documents and not intent.documents:
             intent.documents = follow.documents
-            intent.asks = intent.asks or asked_field(question, names_record=True)
+            intent.fields = intent.fields or asked_fields(question, names_record=True)
+            intent.asks = intent.fields[0] if intent.fields else None
         query = " ".join([intent.content if intent.documents else follow.question, *intent.expansions])
         k = k or (
             max(self.settings.answer_passages, PASSAGES_MANY) if intent.wants_many else self.settings.answer_passages
@@ -595,21 +596,27 @@ class Answerer:
         found = []
         for doc_id in dict.fromkeys(doc_ids):
             header = self.headers.get(doc_id)
-            span = header_span(header, intent.asks, question_stems) if header else None
-            if span:
-                found.append((header, span))
+            spans = [header_span(header, asks, question_stems) for asks in intent.fields] if header else []
+            spans = list(dict.fromkeys(span for span in spans if span))  # each line once, in the question's order
+            if spans:
+                found.append((header, spans))
         if not found:
             return None
         if not intent.documents:  # the best-ranked record whose line best echoes the question ('the discussion began')
-            found = [max(found, key=lambda item: len(question_stems & set(stems(item[0].text[slice(*item[1])]))))]
+            found = [max(found, key=lambda item: len(question_stems & set(stems(item[0].text[slice(*item[1][0])]))))]
         found.sort(key=lambda item: item[0].date or "", reverse=True)
         citations, parts = [], []
-        for n, (header, (start, end)) in enumerate(found, start=1):
-            quote = header.text[start:end]
-            citations.append(Citation.of(n, header, quote, 1.0))
-            lines = "; ".join(f"“{line}”" for line in quote.split("\n") if line.strip())
+        for header, spans in found:
+            lines = []
+            for start, end in spans:
+                quote = header.text[start:end]
+                citations.append(Citation.of(len(citations) + 1, header, quote, 1.0))
+                lines.append(
+                    "; ".join(f"“{line}”" for line in quote.split("\n") if line.strip()) + f" [{len(citations)}]"
+                )
             symbol = f"The symbol of this record is {header.document}. " if intent.asks == "symbol" else ""
-            parts.append(f"{symbol}The header of {header.document} ({human_date(header.date)}) reads: {lines} [{n}].")
+            said = "; ".join(lines)
+            parts.append(f"{symbol}The header of {header.document} ({human_date(header.date)}) reads: {said}.")
         return self.finish(question, follow, " ".join(parts), citations, hits)
 
     # ---- composing ----

@@ -111,7 +111,7 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
     (
         "date",
         re.compile(
-            r"\b(what|which) (?:was |is )?(?:the )?(date|day)\b|\bdate of\b|^\W*when (was|is) (that|this|it)\b"
+            r"\b(what|which) (?:was |is )?(?:the )?(date|day|weekday)\b|\bdate of\b|^\W*when (was|is) (that|this|it)\b"
             r"|\bwhen was .* held\b",
             re.I,
         ),
@@ -184,7 +184,8 @@ RECORD_WORDS = re.compile(r"\b(meetings?|sessions?|records?|concept note|discuss
 MANY_CUE = re.compile(
     r"\b(which|what|who)\s+(speakers|participants|ngos|organizations|organisations|records|states|countries|"
     r"delegations|members|institutions)\b|\bdifferent speakers\b|\bspeakers\b|\bwho (?:brought up|referred|spoke)\b"
-    r"|\btrace\b|\bthemes\b",
+    r"|\btrace\b|\bthemes\b|\bwhat (?:was|were) (?:said|raised|discussed)\b|\bwhat (?:concerns|issues|points|problems"
+    r"|proposals)\b|\b(?:different|various) ways\b|\bacross\b|\bcame up\b",
     re.I,
 )
 
@@ -362,6 +363,7 @@ class Intent:
 
     text: str
     asks: str | None = None  # metadata asked of a record's header: chair, date, start, end, session, place, ...
+    fields: list[str] = field(default_factory=list)  # every header field asked, 'asks' first: ['end', 'issued']
     documents: list[str] = field(default_factory=list)  # doc_ids the question names (meeting, session, month)
     speakers: list[Speaker] = field(default_factory=list)  # speakers the question names
     wants_many: bool = False  # "Which speakers ...": several sources wanted
@@ -378,7 +380,8 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
     intent.expansions = [facts.acronyms[w] for w in words(text) if w.isupper() and len(w) >= 2 and w in facts.acronyms]
     intent.documents, missing = named_documents(text, facts)
     reasons = missing + unknown_names(text, facts) + unknown_references(text, facts)
-    intent.asks = asked_field(text, bool(intent.documents))
+    intent.fields = asked_fields(text, bool(intent.documents))
+    intent.asks = intent.fields[0] if intent.fields else None
     intent.speakers = named_speakers(text, facts)
     intent.wants_many = bool(MANY_CUE.search(text))
     intent.answer_type = next((name for name, cue in ANSWER_TYPES if cue.search(text)), None)
@@ -527,6 +530,16 @@ def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
         if f"{year}-{MONTHS.index(month) + 1:02d}" > facts.latest[:7] and int(year) == latest_year:
             missing.append(f"the records end in {human_date(facts.latest)}, before {month} {year}")
     return missing
+
+
+def asked_fields(text: str, names_record: bool) -> list[str]:
+    """The header fields a question asks for, part by part: 'When did the 608th meeting end, and when was its
+    summary record issued?' -> ['end', 'issued']."""
+    parts = [p for p in PART_BREAK.split(text) if len(p.split()) >= 2]
+    fields = [asked_field(part, names_record or bool(MEETING_REF.search(text))) for part in parts]
+    found = list(dict.fromkeys(f for f in fields if f))
+    whole = asked_field(text, names_record)
+    return found if len(found) > 1 else [whole] if whole else []
 
 
 def asked_field(text: str, names_record: bool) -> str | None:

@@ -163,6 +163,12 @@ def test_a_question_with_its_own_content_is_not_sent_to_the_header(assistant, qu
     assert label in [c.label for c in answer.citations], answer.answer
 
 
+def test_a_question_asking_two_header_fields_gets_both_lines(assistant):
+    answer = assistant.ask("When did the 608th meeting end, and when was its summary record issued?")
+    assert [c.quote for c in answer.citations] == ["The meeting rose at 5 p.m.", "29 April 2025"]
+    assert all(c.label == "CMW/C/SR.608, header" for c in answer.citations)
+
+
 def test_the_closest_of_partly_named_speakers_is_the_one_meant(assistant):
     # 'National Human Rights Council of Morocco (CNDH)', not the 'Moroccan Human Rights Association (AMDH)'
     answer = assistant.ask("What did Morocco's National Human Rights Council say about the media?")
