@@ -188,9 +188,12 @@ class Sentences:
                 self.spans[p.id], self.vectors[p.id] = spans[p.id], vectors[row : row + count]
                 row += count
 
-    def warm(self, passages: list[Passage], batch: int = 8) -> None:
-        """Embed every passage's sentences now (a server does this once, so that no question waits for it)."""
+    def warm(self, passages: list[Passage], batch: int = 8, stop: threading.Event | None = None) -> None:
+        """Embed every passage's sentences now (a server does this once, so that no question waits for it);
+        `stop` ends it between batches."""
         for start in range(0, len(passages), batch):
+            if stop is not None and stop.is_set():
+                return
             self.of(passages[start : start + batch])
 
 
@@ -386,10 +389,10 @@ class Answerer:
                 draft.evidence = self.evidence(query, draft.scored, hits)
         return draft
 
-    def warm(self) -> None:
+    def warm(self, stop: threading.Event | None = None) -> None:
         """Embed every passage's sentences now (~10 s on 2 cores), so that no question waits for it: a server
         calls this once at start; a one-off `assistant ask` does not, and embeds only the passages it reads."""
-        self.sentences.warm(self.retriever.passages)
+        self.sentences.warm(self.retriever.passages, stop=stop)
 
     def resolve_question(self, question: str, history: list[dict] | None = None) -> str:
         """What a follow-up question is searched as (the eval runner reads this)."""

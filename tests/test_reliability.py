@@ -164,6 +164,27 @@ def test_damaged_index_is_refused_at_start_with_the_rebuild_command(settings, tm
         assert "Traceback" not in message, message
 
 
+# ---- leaving while the server still warms up ----
+
+EXIT_DURING_WARM_UP = """
+import time
+from assistant.settings import Settings
+from assistant.web import create_app
+create_app(Settings())
+time.sleep(1.5)  # the sentence warm-up (about 10 s) is still under way
+"""
+
+
+def test_a_process_that_exits_during_warm_up_ends_cleanly(settings):
+    """The warm-up thread stops between batches at exit: ending inside the model used to abort the process."""
+    env = settings_env(settings, free_port())
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_DURING_WARM_UP], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"terminate called" not in done.stderr
+
+
 # ---- a corpus file the manifest names but the folder lacks ----
 
 
