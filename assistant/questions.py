@@ -118,7 +118,12 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
     ),
     ("date", re.compile(r"\bwhen did .* (take place|meet|held)\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhich (?:\w+ )?(building|city|place|venue|room)\b", re.I)),
-    ("unrecorded", re.compile(r"\bno summary records?\b|\bwithout (?:a )?summary records?\b", re.I)),
+    (
+        "unrecorded",
+        re.compile(
+            r"\bno summary records?\b|\bwithout (?:a )?summary records?\b|\bis there (?:a )?summary record", re.I
+        ),
+    ),
 ]
 # What an answer must hold, by the question's wording: a classic answer-type cue.
 ANSWER_TYPES = [
@@ -132,7 +137,7 @@ ANSWER_TYPES = [
         "date",
         re.compile(
             r"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\s+(?:did|does|do|was|were|is|are|will|would|should|can|could|had"
-            r"|has|have)\b|\b(what|which) (date|year|day|month)\b",
+            r"|has|have)\b|\b(what|which) (date|year|day|month)\b|\b(?:what|which)\b[^?]{0,30}\bdates\b",
             re.I,
         ),
     ),
@@ -260,6 +265,7 @@ class CorpusFacts:
     names: dict[str, str]  # doc_id -> what a citation names: 'CMW/C/SR.506'
     speakers: list[Speaker]
     latest: str  # latest record date
+    session_mentions: dict[str, list[str]] = field(default_factory=dict)  # 'thirty-fifth' -> documents naming it
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> CorpusFacts:
@@ -267,6 +273,7 @@ class CorpusFacts:
         stem_df: Counter = Counter()
         acronyms: dict[str, str] = {}
         meetings, sessions, months, chairs, dates, titles, names = {}, {}, {}, {}, {}, {}, {}
+        session_mentions: dict[str, list[str]] = {}
         for p in passages:
             all_text = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.title, p.section]))
             vocabulary.update(fold(w) for w in words(all_text))
@@ -285,6 +292,10 @@ class CorpusFacts:
                 meetings[int(meeting.group(1))] = p.doc_id
             if p.session:
                 sessions[fold(p.session.split()[0])] = p.doc_id
+            for match in SESSION_REF.finditer(p.text):
+                word = session_word(match.group(1))
+                if word and p.doc_id not in session_mentions.setdefault(word, []):
+                    session_mentions[word].append(p.doc_id)
             if p.date and len(p.date) >= 7:
                 months.setdefault(p.date[:7], [])
                 if p.doc_id not in months[p.date[:7]]:
@@ -310,6 +321,7 @@ class CorpusFacts:
             names,
             speakers,
             latest,
+            session_mentions,
         )
 
     def idf(self, stem: str) -> float:
@@ -479,8 +491,8 @@ def named_documents(text: str, facts: CorpusFacts) -> tuple[list[str], list[str]
             found.append(facts.meetings[number])
     for match in SESSION_REF.finditer(text):
         word = session_word(match.group(1))
-        if word and word in facts.sessions:
-            found.append(facts.sessions[word])
+        if word and word in facts.sessions:  # the session's record, and the documents about that session
+            found += [facts.sessions[word], *facts.session_mentions.get(word, [])]
     for month, year in MONTH_YEAR.findall(text):
         found += facts.months.get(f"{year}-{MONTHS.index(month) + 1:02d}", [])
     if re.search(r"\bconcept note\b", text, re.I):

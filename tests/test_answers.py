@@ -169,6 +169,12 @@ def test_a_question_asking_two_header_fields_gets_both_lines(assistant):
     assert all(c.label == "CMW/C/SR.608, header" for c in answer.citations)
 
 
+def test_a_session_names_its_record_and_the_documents_about_it(assistant):
+    # the thirty-fifth session's record is CMW/C/SR.506; its dates are in the concept note that announced it
+    answer = assistant.ask("What were the opening and closing dates of the Committee's thirty-fifth session?")
+    assert "19 to 30 September 2022" in answer.answer, answer.answer
+
+
 def test_the_closest_of_partly_named_speakers_is_the_one_meant(assistant):
     # 'National Human Rights Council of Morocco (CNDH)', not the 'Moroccan Human Rights Association (AMDH)'
     answer = assistant.ask("What did Morocco's National Human Rights Council say about the media?")
