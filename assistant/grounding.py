@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from assistant.passages import MONTHS, Passage
 from assistant.questions import (
+    NAMED_PERSON,
     NUMBER_WORDS,
     TYPE_EVIDENCE,
     Constraint,
@@ -45,6 +46,7 @@ WHAT_IS_ASKED = {
     "money": "an amount of money",
     "date": "when",
     "state": "names the States asked about",
+    "vote": "how the vote went",
 }
 COUNT_WINDOW = 4  # a number counts a noun when it stands this close before it ('60 States Parties') ...
 COUNT_WINDOW_AFTER = 3  # ... or this close after it ('migrant workers constitute around 169 million')
@@ -66,6 +68,7 @@ class Grounding:
         self.facts = facts
         self.cache: dict[str, frozenset[str]] = {}
         self.by_label = {p.label: p for p in passages}
+        self.headers = {p.doc_id: p for p in passages if p.kind == "header"}
 
     def mentioned_words(self, passage: Passage) -> frozenset[str]:
         if passage.id not in self.cache:
@@ -77,6 +80,9 @@ class Grounding:
         return self.cache[passage.id]
 
     def meets(self, passage: Passage, constraint: Constraint) -> bool:
+        if constraint.pattern:  # a number, in the passage or in its record's header: what the whole meeting is about
+            header = self.headers.get(passage.doc_id)
+            return any(re.search(constraint.pattern, fold(p.text)) for p in filter(None, [passage, header]))
         mentioned = self.mentioned_words(passage)
         return any(all(is_mentioned(w, mentioned) for w in group) for group in constraint.alternatives)
 
@@ -97,10 +103,17 @@ class Grounding:
         kind = intent.answer_type
         if kind in QUANTITIES + ("date",) and not any(holds(kind, quote) for quote in quotes):
             return f"no passage found states {WHAT_IS_ASKED[kind]}"
+        if kind == "vote" and not any(holds(kind, quote) for quote in quotes):
+            return f"no passage found states {WHAT_IS_ASKED[kind]}"
         if kind == "state" and not intent.speakers:  # with a named speaker, their words answer: 'developed countries'
-            lead = max(quoted, key=lambda q: q.score)  # the best quote names them, not a neighbour in passing
-            if not TYPE_EVIDENCE["state"].search(" ".join(filter(None, [lead.quote, lead.passage.affiliation]))):
+            # a one-part question: the best quote names them, not a neighbour in passing; else any quote
+            named = [max(quoted, key=lambda q: q.score)] if len(intent.parts) <= 1 else quoted
+            if not any(
+                TYPE_EVIDENCE[kind].search(" ".join(filter(None, [q.quote, q.passage.affiliation]))) for q in named
+            ):
                 return f"no passage found {WHAT_IS_ASKED[kind]}"
+        if NAMED_PERSON.search(intent.text) and not any(TYPE_EVIDENCE["person"].search(quote) for quote in quotes):
+            return "no passage found names the person asked about"
         return None
 
     def footnotes(self, passage: Passage) -> list[str]:

@@ -130,7 +130,15 @@ ANSWER_TYPES = [
     ("share", re.compile(r"\bwhat (proportion|share|percentage|fraction)\b", re.I)),
     (
         "money",
-        re.compile(r"\bhow much\b.*\b(cost|costs|spend|spent|budget|fund\w*|money|pay|paid|price|worth)\b", re.I),
+        re.compile(
+            r"\bhow much\b.*\b(cost|costs|spend|spent|budget|fund\w*|money|pay|paid|price|worth)\b"
+            r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b",
+            re.I,
+        ),
+    ),
+    (
+        "vote",
+        re.compile(r"\bwhat was the vote\b|\bhow did \w+(?: \w+)? vote\b|\bvote (?:count|result|tally)\b", re.I),
     ),
     ("number", re.compile(r"\bhow (many|much|long|old|large)\b|\bwhat (proportion|share|percentage|number)\b", re.I)),
     (
@@ -147,6 +155,14 @@ ANSWER_TYPES = [
         re.compile(r"^\W*(who|whom|whose)\b|\bwhich (speakers?|participants?|members?|academic|person)\b", re.I),
     ),
 ]
+
+
+# 'Which member served as rapporteur?', 'Who was elected Chair?': the answer names a person, not a speaker's words
+NAMED_PERSON = re.compile(
+    r"\bwhich (?:\w+ )?(?:member|expert|person|official)s?\b|\bwho (?:served|was appointed|was elected|won|succeeded"
+    r"|replaced|took over|will (?:chair|replace|succeed))\b",
+    re.I,
+)
 
 
 def state_names() -> list[str]:
@@ -171,6 +187,11 @@ TYPE_EVIDENCE = {
     ),
     "number": re.compile(rf"\d|\b({NUMBER_WORDS})\b(?!-)", re.I),
     "date": re.compile(rf"\b({'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b|\b\d{{1,2}}(?:[.:]\d{{2}})?\s?[ap]\.m\."),
+    "vote": re.compile(  # a result: 'adopted without a vote', '152 in favour', 'by consensus', '12 abstentions'
+        r"\bwithout a vote\b|\bby consensus\b|\bby a (?:recorded )?vote of\b|\b\d+ (?:votes? )?(?:in favour|to|against)\b"
+        r"|\b\d+ abstentions?\b",
+        re.I,
+    ),
     "state": STATE,
     "person": re.compile(r"\b(Mr|Ms|Mrs|Dr)\.? [A-ZÀ-Ý]"),
 }
@@ -266,6 +287,7 @@ class CorpusFacts:
     speakers: list[Speaker]
     latest: str  # latest record date
     session_mentions: dict[str, list[str]] = field(default_factory=dict)  # 'thirty-fifth' -> documents naming it
+    unrecorded: dict[str, list[str]] = field(default_factory=dict)  # doc_id -> its header's closed-part lines
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> CorpusFacts:
@@ -274,6 +296,7 @@ class CorpusFacts:
         acronyms: dict[str, str] = {}
         meetings, sessions, months, chairs, dates, titles, names = {}, {}, {}, {}, {}, {}, {}
         session_mentions: dict[str, list[str]] = {}
+        unrecorded: dict[str, list[str]] = {}
         for p in passages:
             all_text = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.title, p.section]))
             vocabulary.update(fold(w) for w in words(all_text))
@@ -304,6 +327,8 @@ class CorpusFacts:
                 chair = re.search(r"^Chair(?:person)?: (.+)$", p.text, re.M)
                 if chair:
                     chairs[p.doc_id] = chair.group(1).strip()
+                closed = re.findall(r"^No summary record was prepared for .*\b(?:closed|private)\b.*$", p.text, re.M)
+                unrecorded[p.doc_id] = closed
         speakers = collect_speakers(passages, chairs)
         latest = max((d for d in dates.values() if d), default="")
         return cls(
@@ -322,17 +347,21 @@ class CorpusFacts:
             speakers,
             latest,
             session_mentions,
+            unrecorded,
         )
 
     def idf(self, stem: str) -> float:
         return math.log((self.passage_count + 1) / (self.stem_df.get(stem, 0) + 0.5))
 
     def knows_word(self, word: str) -> bool:
-        """A name is known when the corpus has it, a form of it ('German' in 'Germany') or it is an acronym there."""
+        """A name is known when the corpus has it, a form of it ('German' in 'Germany', 'Azerbaijani' from
+        'Azerbaijan': all but the last three letters, at least six) or it is an acronym there."""
         folded = fold(word)
         if folded in self.vocabulary or word in self.acronyms:
             return True
         if len(folded) >= 4 and any(v.startswith(folded) for v in self.vocabulary):
+            return True
+        if len(folded) >= 9 and any(v.startswith(folded[:-3]) for v in self.vocabulary):
             return True
         return stemmer().stemWord(folded) in self.stem_df
 
@@ -386,6 +415,11 @@ class Intent:
     constraints: list[Constraint] = field(default_factory=list)  # names, sessions, years an answer must mention
     counted: str | None = None  # what a 'How many ...?' question counts: 'submissions'
 
+    @property
+    def parts(self) -> list[str]:
+        """What the question asks, part by part ('Which participants ..., and which States ...?' has two)."""
+        return [p for p in PART_BREAK.split(self.text) if len(p.split()) >= 2]
+
 
 def read_question(text: str, facts: CorpusFacts) -> Intent:
     intent = Intent(text=text)
@@ -409,14 +443,25 @@ def read_question(text: str, facts: CorpusFacts) -> Intent:
         if not matching and silent:
             where = " in " + ", ".join(documents_named(scope, facts)) if scope else ""
             reasons.append(f"{who.strip()} is not recorded as speaking{where}")
+    if CLOSED_PART.search(text) and "unrecorded" not in intent.fields:  # 'Is there a record of ...?' is answered
+        reasons += [
+            f"{facts.names[d]} says: {line.rstrip('.')}"
+            for d in intent.documents
+            for line in facts.unrecorded.get(d, [])
+        ]
     intent.unanswerable = list(dict.fromkeys(reasons))
     return intent
+
+
+# 'the closed part of the 232nd meeting', for which the header says that no summary record was prepared
+CLOSED_PART = re.compile(r"\b(?:closed|private)\b", re.I)
 
 
 YEAR_RANGE = re.compile(
     r"\b(?:from|between|since)\s+(?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\s*(?:-|–|to|and)\s*(?:1[89]|20)\d\d\b"
 )
-GENERIC_SHARE = 0.08  # a name in more passages than this ('Committee', 'Convention') is the corpus's topic, not a claim
+GENERIC_SHARE = 0.08
+NUMBERED_TOPIC = 3  # a numbered instrument mentioned this often is a topic, which records may name without its number  # a name in more passages than this ('Committee', 'Convention') is the corpus's topic, not a claim
 
 
 @dataclass(frozen=True)
@@ -427,6 +472,7 @@ class Constraint:
 
     text: str  # as the question wrote it
     alternatives: tuple[tuple[str, ...], ...]  # folded word groups: a passage mentioning every word of one, mentions it
+    pattern: str | None = None  # or a regular expression over the passage's text: a number such as 'No. 5' or '23/20'
 
 
 def named_constraints(text: str, content: str, facts: CorpusFacts) -> list[Constraint]:
@@ -448,6 +494,13 @@ def named_constraints(text: str, content: str, facts: CorpusFacts) -> list[Const
             found.append(Constraint(f"{word} session", ((word,),)))
     if not YEAR_RANGE.search(text):  # 'from 2013 to 2025' spans the records; one year must be mentioned
         found += [Constraint(year, ((year,),)) for year in YEAR.findall(text)]
+    # numbered instruments: 'general comment No. 5' is not No. 6; 'resolution 23/20'. Not a topic of the corpus:
+    # the 506th meeting discusses general comment No. 6 without its number. Patterns match folded text.
+    numbered = [(f"No. {n}", rf"\bnos?\.\s?(?:\d+\s*(?:,|and)\s*)*{re.escape(n)}\b") for n in NUMBER_REF.findall(text)]
+    numbered += [(n, rf"(?<![\d/]){re.escape(n)}(?![\d/])") for n in re.findall(r"(?<!No\. )\b\d+/\d+\b", text)]
+    for name, pattern in numbered:
+        if len(re.findall(pattern, facts.text)) < NUMBERED_TOPIC:
+            found.append(Constraint(name, (), pattern))
     return list(dict.fromkeys(found))
 
 

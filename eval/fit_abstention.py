@@ -23,7 +23,7 @@ from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings
 
 FEATURES = ["best", "coverage", "unknown"]
-FALSE_ABSTENTION_BUDGET = 0.015  # share of answerable questions the soft model may refuse (2 of 153)
+FALSE_ABSTENTION_BUDGET = 0.01  # share of answerable questions the soft model may refuse (2 of 283)
 OFF_TOPIC = [
     "How do I bake sourdough bread?",
     "What is the boiling point of water at sea level?",
@@ -58,10 +58,18 @@ def evidence_rows(assistant: Assistant, questions: list[tuple[str, list[dict], b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: settings)")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        type=Path,
+        action="append",
+        help="question sets to fit on (default: eval/questions.jsonl); never a set kept blind for reporting",
+    )
     args = parser.parse_args()
     settings = Settings(index_dir=args.index) if args.index else Settings()
     assistant = Assistant.open(settings)
-    eval_set = [(q.question, q.history, q.answerable) for q in load_questions(PROJECT_ROOT / "eval/questions.jsonl")]
+    sets = args.sets or [PROJECT_ROOT / "eval/questions.jsonl"]
+    eval_set = [(q.question, q.history, q.answerable) for path in sets for q in load_questions(path)]
     rows = evidence_rows(assistant, eval_set)
     extra = evidence_rows(assistant, [(q, [], False) for q in OFF_TOPIC])
     x = np.array([r[0] for r in rows + extra])
@@ -80,7 +88,8 @@ def main() -> None:
                 "coefficients": [round(float(c), 4) for c in model.coef_[0]],
                 "intercept": round(float(model.intercept_[0]), 4),
                 "threshold": round(threshold, 4),
-                "fitted_on": f"eval/questions.jsonl ({len(rows)} questions past the rules) + {len(extra)} off-topic",
+                "fitted_on": f"{' + '.join(p.name for p in sets)} ({len(rows)} questions past the rules) "
+                f"+ {len(extra)} off-topic",
             },
             indent=2,
         )

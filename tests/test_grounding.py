@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import Grounding, counts, is_mentioned
+from assistant.grounding import Grounding, Quoted, counts, is_mentioned
 from assistant.questions import CorpusFacts, counted_noun, named_constraints, read_question
 
 
@@ -37,6 +37,17 @@ def test_rare_names_unheld_sessions_and_years_are_constraints(facts):
 
 def test_years_spanning_the_records_are_not_a_constraint(facts):
     assert constraint_texts("How have the treaty body Chairs' proposals been reported from 2013 to 2025?", facts) == []
+
+
+def test_a_numbered_instrument_is_a_constraint_unless_it_is_a_topic_of_the_corpus(facts):
+    assert constraint_texts("What did resolution 23/20 say, and what did general comment No. 6 say?", facts) == [
+        "23/20"
+    ]
+
+
+def test_a_name_in_another_form_is_known(facts):
+    assert facts.knows_word("Azerbaijani") and facts.knows_word("Bangladeshis")
+    assert not facts.knows_word("Brazilian")
 
 
 def test_an_acronym_may_be_met_spelt_out(facts):
@@ -89,6 +100,10 @@ def test_a_number_counts_a_noun_only_next_to_it_and_not_as_a_reference():
         ("Which countries voted against the Global Compact for Migration?", "names the States"),
         ("How much did the half-day general discussion on general comment No. 6 cost?", "an amount of money"),
         ("What share of migrant workers are covered by social security, according to the records?", "proportion"),
+        ("What was the vote on the General Assembly resolution that endorsed the Global Compact?", "how the vote went"),
+        ("Which Committee member was country rapporteur for the report of the Niger?", "names the person"),
+        # general comment No. 5 is cited once, for what it says on detention; not No. 6, which is a topic
+        ("Which topics did general comment No. 5 of the Committee cover?", "No. 5"),
     ],
 )
 def test_near_misses_abstain_and_say_what_is_missing(assistant, question, reason):
@@ -125,6 +140,8 @@ def test_grounded_questions_are_still_answered(assistant, question, fact):
         ("What did Amnesty International tell the Committee?", "Amnesty International is not recorded as speaking"),
         # the content of a list of issues, which the records only say was adopted
         ("Which questions did the Committee put to Tajikistan in its list of issues?", "not what they recommend"),
+        # the header says no summary record was prepared for the closed part
+        ("What was said in the closed part of the 232nd meeting?", "No summary record was prepared"),
     ],
 )
 def test_rules_catch_what_the_records_cannot_hold(assistant, question, reason):
@@ -144,3 +161,11 @@ def test_a_quote_is_read_with_the_footnotes_its_passage_calls(assistant):
     answer = assistant.ask("In which year were there more than 280 million migrants worldwide?")
     assert not answer.abstained, answer.answer
     assert "2020" in " ".join(c.text for c in answer.citations) or "fn. 3" in answer.answer
+
+
+def test_a_budget_question_needs_an_amount(corpus, facts):
+    intent = read_question("What was the Committee's budget for 2024?", facts)
+    assert intent.answer_type == "money"
+    liquidity = next(p for p in corpus.passages if p.label == "CMW/C/SR.590, para. 3")  # the liquidity crisis, no sum
+    reason = Grounding(facts, corpus.passages).missing_answer(intent, [Quoted(liquidity, liquidity.text, 1.0)])
+    assert reason == "no passage found states an amount of money"
