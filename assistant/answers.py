@@ -27,6 +27,7 @@ from assistant.grounding import Grounding, Quoted
 from assistant.passages import Passage, human_date
 from assistant.questions import (
     DOCUMENT_ANAPHORA,
+    YEAR,
     CorpusFacts,
     FollowUp,
     Intent,
@@ -474,8 +475,7 @@ class Answerer:
         if not complete:
             closest = [g[0].passage for g in groups]
             unmet = self.grounding.unmet(constraints, closest)
-            several_parts = len(focus_parts(draft.question, intent)) > 1  # may spread its names over passages
-            if unmet or not several_parts:
+            if unmet or not spreads(draft.question, intent):
                 names = " and ".join(c.text for c in unmet) or "everything it names"
                 return [], f"no passage close to the question mentions {names}"
         return groups, self.grounding.missing_answer(
@@ -599,8 +599,12 @@ class Answerer:
         found = []
         for doc_id in dict.fromkeys(doc_ids):
             header = self.headers.get(doc_id)
-            spans = [header_span(header, asks, question_stems) for asks in intent.fields] if header else []
-            spans = list(dict.fromkeys(span for span in spans if span))  # each line once, in the question's order
+            spans = (
+                [span for asks in intent.fields for span in header_spans(header, asks, question_stems)]
+                if header
+                else []
+            )
+            spans = list(dict.fromkeys(spans))  # each line once, in the question's order
             if spans:
                 found.append((header, spans))
         if not found:
@@ -737,6 +741,13 @@ def reported_speech_lead(quote: str, passage: Passage) -> str | None:
     return match.group(1) if match else None
 
 
+def spreads(question: str, intent: Intent) -> bool:
+    """Whether a question may find what it names in several passages: one of several parts ('..., and which objective
+    did he stress?'), several sources wanted ('In what ways has the EU come up in 2013 and in 2022?'), or two times."""
+    times = [c for c in intent.constraints if YEAR.fullmatch(c.text) or c.text.endswith("session")]
+    return len(focus_parts(question, intent)) > 1 or intent.wants_many or len(times) > 1
+
+
 def quote_of(group: list[Scored]) -> str:
     """The contiguous span a group of sentences of one passage quotes."""
     start, end = min(s.span[0] for s in group), max(s.span[1] for s in group)
@@ -835,6 +846,19 @@ HEADER_LINES = {
 
 
 METADATA_LINE = re.compile("|".join([*HEADER_LINES.values(), r"^(?:Distr\.|Contents|GE\.)"]), re.M)
+
+
+def header_spans(header: Passage, asks: str | None, question_stems: set[str] = frozenset()) -> list[tuple[int, int]]:
+    """The header lines that answer: the asked-for line, and for a start time that the summary record gives only
+    for its own part ('The discussion covered in the summary record began at 4.35 p.m.') the time the meeting was
+    held ('Held at the Palais Wilson, Geneva, on Thursday, 17 April 2025, at 3 p.m.')."""
+    span = header_span(header, asks, question_stems)
+    if not span:
+        return []
+    held = re.search(r"^Held at .+, at \d.+$", header.text, re.M)
+    if asks == "start" and "summary record" in header.text[slice(*span)] and held:
+        return [span, (held.start(), held.end())]
+    return [span]
 
 
 def header_span(header: Passage, asks: str | None, question_stems: set[str] = frozenset()) -> tuple[int, int] | None:

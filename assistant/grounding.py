@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from assistant.passages import MONTHS, Passage
 from assistant.questions import (
+    ASKS_WHAT_WAS_SAID,
     NAMED_PERSON,
     NUMBER_WORDS,
     TYPE_EVIDENCE,
@@ -105,9 +106,10 @@ class Grounding:
             return f"no passage found states {WHAT_IS_ASKED[kind]}"
         if kind == "vote" and not any(holds(kind, quote) for quote in quotes):
             return f"no passage found states {WHAT_IS_ASKED[kind]}"
-        if kind == "state" and not intent.speakers:  # with a named speaker, their words answer: 'developed countries'
-            # a one-part question: the best quote names them, not a neighbour in passing; else any quote
-            named = [max(quoted, key=lambda q: q.score)] if len(intent.parts) <= 1 else quoted
+        if kind == "state" and not (intent.speakers and ASKS_WHAT_WAS_SAID.search(intent.text)):  # their words answer
+            # the best quote names them, not a neighbour in passing; unless several parts, or speakers, are asked for
+            lead_only = len(intent.parts) <= 1 and not ASKS_WHAT_WAS_SAID.search(intent.text)  # 'Which States spoke
+            named = [max(quoted, key=lambda q: q.score)] if lead_only else quoted
             if not any(
                 TYPE_EVIDENCE[kind].search(" ".join(filter(None, [q.quote, q.passage.affiliation]))) for q in named
             ):

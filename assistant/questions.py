@@ -104,7 +104,7 @@ FIELD_CUES: list[tuple[str, re.Pattern]] = [
     ("issued", re.compile(r"\bissued\b", re.I)),
     ("agenda", re.compile(r"\bagenda\b|\bwhat items\b", re.I)),
     ("title", re.compile(r"\b(full )?title\b", re.I)),
-    ("start", re.compile(r"\b(start|started|begin|began|open|opened|called to order)\b", re.I)),
+    ("start", re.compile(r"\b(start|started|begin|began|open|opened|called to order|convened?)\b", re.I)),
     ("end", re.compile(r"\b(finish|finished|end|ended|close|closed|rise|rose|adjourn\w*)\b", re.I)),
     ("symbol", re.compile(r"\bsymbol\b", re.I)),
     ("language", re.compile(r"\b(original|which|what) language\b|\blanguage\b.*\boriginal", re.I)),
@@ -157,6 +157,13 @@ ANSWER_TYPES = [
 ]
 
 
+# 'Which countries did Mr. Carrión Mena want OHCHR to focus on?' asks what he said, not a fact about him
+ASKS_WHAT_WAS_SAID = re.compile(
+    r"\b(?:say|said|spoke|speak|want|wanted|mention|mentioned|recommend|recommended|suggest|suggested|name|named|cite|cited|urge"
+    r"|urged|call|called|propose|proposed|single|singled|list|listed|praise|praised|criticize|criticise|criticized"
+    r"|criticised|refer|referred|highlight|highlighted)\b",
+    re.I,
+)
 # 'Which member served as rapporteur?', 'Who was elected Chair?': the answer names a person, not a speaker's words
 NAMED_PERSON = re.compile(
     r"\bwhich (?:\w+ )?(?:member|expert|person|official)s?\b|\bwho (?:served|was appointed|was elected|won|succeeded"
@@ -211,7 +218,8 @@ MANY_CUE = re.compile(
     r"\b(which|what|who)\s+(speakers|participants|ngos|organizations|organisations|records|states|countries|"
     r"delegations|members|institutions)\b|\bdifferent speakers\b|\bspeakers\b|\bwho (?:brought up|referred|spoke)\b"
     r"|\btrace\b|\bthemes\b|\bwhat (?:was|were) (?:said|raised|discussed)\b|\bwhat (?:concerns|issues|points|problems"
-    r"|proposals)\b|\b(?:different|various) ways\b|\bacross\b|\bcame up\b",
+    r"|proposals)\b|\b(?:different|various) ways\b|\bin what ways\b|\bacross\b|\b(?:came|come|comes) up\b"
+    r"|\bhow does .+ feature\b",
     re.I,
 )
 
@@ -510,10 +518,11 @@ def is_generic(word: str, facts: CorpusFacts) -> bool:
 
 def name_alternatives(word: str, facts: CorpusFacts) -> tuple[tuple[str, ...], ...]:
     """How a passage may mention a name: as written, or an acronym spelt out. Nothing for a generic name: 'UN' is
-    'United Nations', which every record says."""
+    'United Nations', which every record says; nor for an abbreviation the corpus never uses ('GC6')."""
     spelt = facts.acronyms.get(word) if word.isupper() else None
     if not spelt:
-        return () if is_generic(word, facts) else ((fold(word),),)
+        unchecked = is_generic(word, facts) or (is_abbreviation(word) and not facts.knows_word(word))
+        return () if unchecked else ((fold(word),),)
     rare = tuple(fold(w) for w in words(spelt) if fold(w) not in STOPWORDS and not is_generic(w, facts))
     return ((fold(word),), rare) if rare else ()
 
@@ -563,16 +572,21 @@ def session_word(token: str) -> str | None:
 
 
 def unknown_names(text: str, facts: CorpusFacts) -> list[str]:
-    """Names (capitalised words, acronyms) that the corpus never mentions: 'Brazil', 'Olympic'."""
-    tokens = words(text)
+    """Names (capitalised words) that the corpus never mentions: 'Brazil', 'Olympic'. Not an abbreviation ('NGO',
+    'GC6'): users shorten what the records spell out."""
+    tokens = [re.sub(r"['’]s$", "", w) for w in words(text)]
     unknown = []
     for i, word in enumerate(tokens):
-        if i == 0 or not word[:1].isupper() or fold(word) in STOPWORDS:
+        if i == 0 or not word[:1].isupper() or fold(word) in STOPWORDS or is_abbreviation(word):
             continue
         if word.isdigit() or all(facts.knows_word(part) for part in word.split("-") if part):
             continue
         unknown.append(word)
     return [f"the records never mention {w}" for w in dict.fromkeys(unknown)]
+
+
+def is_abbreviation(word: str) -> bool:
+    return len(word) >= 2 and word.upper() == word and any(c.isalpha() for c in word)
 
 
 def unknown_references(text: str, facts: CorpusFacts) -> list[str]:
@@ -628,7 +642,8 @@ RECORD_VOCABULARY = (
         """meeting meetings session sessions record records summary document committee committee's part public private
     held take place time day date year month chair chaired chairperson presided symbol title full language original
     agenda items item building city venue room issued called order start started begin began open opened close closed
-    end ended finish finished rise rose adjourn adjourned convened discussion covered which what when where who
+    end ended finish finished rise rose adjourn adjourned convened convene starts itself discussion covered which what
+    when where who
     general comment half half-day written originally weekday prepared"""  # 'the half-day of general discussion on general comment No. 6' is a meeting
     )
     | {m.lower() for m in MONTHS}
@@ -640,7 +655,7 @@ def other_content(text: str, cue: re.Pattern) -> list[str]:
     half-day discussion, on which topics did the Chair say ...' asks about topics, not about the opening time."""
     rest = cue.sub(" ", RECORD_REFERENCE.sub(" ", text))
     tokens = [fold(w).removesuffix("'s").removesuffix("’s") for w in words(rest)]
-    return [t for t in tokens if t not in STOPWORDS | RECORD_VOCABULARY and not t[:1].isdigit()]
+    return [t for t in tokens if t not in STOPWORDS | RECORD_VOCABULARY and not t[:1].isdigit() and len(t) > 2]
 
 
 def subjects(text: str) -> list[str]:

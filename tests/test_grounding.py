@@ -150,6 +150,29 @@ def test_rules_catch_what_the_records_cannot_hold(assistant, question, reason):
     assert reason in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # an abbreviation the records never use is no reason to refuse ('GC6', 'NGO')
+        ("Our NGO wants to send input on GC6: in which file format, and to which email address?", "ohchr-cmw@un.org"),
+        # 'convened' asks for the header's opening line
+        ("At what time was the 608th meeting convened?", "3 p.m."),
+        # two years in a question that asks for several sources: each may be met by a different passage
+        ("In what ways has the European Union come up in the Committee's meetings, in 2013 and in 2022?", "European"),
+    ],
+)
+def test_questions_the_rules_must_not_refuse(assistant, question, fact):
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.answer
+    assert fact in answer.answer
+
+
+def test_a_question_about_a_named_speaker_himself_needs_the_state_in_the_quote(assistant):
+    # his nationality is never given; what a speaker said about countries is still answered from his words
+    assert assistant.ask("Which country is Mr. Corzo Sosa a national of?").abstained
+    assert not assistant.ask("Which countries did Mr. Carrión Mena want OHCHR to focus on?").abstained
+
+
 def test_a_body_reported_as_saying_something_is_answered(assistant):
     # not a speaker, but 'The Office, in turn, had drawn attention to ...' reports what it said
     answer = assistant.ask("How did the International Labour Office respond to the Committee's proposals?")
