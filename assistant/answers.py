@@ -32,6 +32,7 @@ from assistant.questions import (
     FollowUp,
     Intent,
     asked_fields,
+    context_text,
     focus_parts,
     fold,
     has_answer_type,
@@ -470,7 +471,9 @@ class Answerer:
         """The quotes to give, chosen from passages that mention everything the question names (grounding.py); or
         why there are none: a name no answering passage mentions, or quotes without the number, date or State asked."""
         intent, constraints = draft.intent, draft.intent.constraints
-        complete = [s for s in draft.scored if self.grounding.meets_all(s.passage, constraints)]
+        passages = {s.passage.id: s.passage for s in draft.scored}
+        meeting = {pid for pid, p in passages.items() if self.grounding.meets_all(p, constraints)}  # once a passage
+        complete = [s for s in draft.scored if s.passage.id in meeting]
         groups = self.choose(complete or draft.scored, intent)
         if not complete:
             closest = [g[0].passage for g in groups]
@@ -724,12 +727,6 @@ class Answerer:
 
 
 # ---- helpers ----
-
-
-def context_text(passage: Passage, facts: CorpusFacts) -> str:
-    """A passage's words plus who spoke and where: 'What did the IOM say' matches by the speaker line."""
-    chair = facts.chair_of(passage)
-    return " ".join(filter(None, [passage.text, passage.speaker, chair, passage.affiliation, passage.section]))
 
 
 def reported_speech_lead(quote: str, passage: Passage) -> str | None:

@@ -28,6 +28,7 @@ from assistant.questions import (
     CorpusFacts,
     Intent,
     acronym,
+    context_text,
     fold,
     stemmer,
     words,
@@ -73,9 +74,8 @@ class Grounding:
 
     def mentioned_words(self, passage: Passage) -> frozenset[str]:
         if passage.id not in self.cache:
-            chair = self.facts.chair_of(passage)
-            context = [passage.text, passage.speaker, chair, passage.affiliation, passage.section, passage.title]
-            context += [passage.session, passage.document, acronym(passage.affiliation or ""), (passage.date or "")[:4]]
+            context = [context_text(passage, self.facts), passage.title, passage.session, passage.document]
+            context += [acronym(passage.affiliation or ""), (passage.date or "")[:4]]
             tokens = [fold(w) for w in words(" ".join(filter(None, context)))]
             self.cache[passage.id] = frozenset(tokens + [part for t in tokens if "-" in t for part in t.split("-")])
         return self.cache[passage.id]

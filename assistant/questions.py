@@ -234,6 +234,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
+def without_possessive(word: str) -> str:
+    """'Committee's' -> 'Committee'."""
+    return re.sub(r"['’]s$", "", word)
+
+
 def words(text: str) -> list[str]:
     return [w.strip("’'-") for w in WORD.findall(text) if w.strip("’'-")]
 
@@ -244,7 +249,7 @@ IZE_WORD = re.compile(r"^(\w{3,}?)i[sz](?:ation|ations|e|es|ed|ing)$")
 def stems(text: str) -> list[str]:
     """Content-word stems: 'regularization', 'regularize' and 'regularized' all give 'regulariz'. Snowball alone
     would give 'regular', as in 'Safe, Orderly and Regular Migration', so -ize words keep their own stem."""
-    tokens = [fold(w).removesuffix("'s") for w in words(text)]
+    tokens = [without_possessive(fold(w)) for w in words(text)]
     tokens = [t for t in tokens if t not in STOPWORDS]
     snowball = stemmer().stemWords(tokens)
     return [m.group(1) + "iz" if (m := IZE_WORD.match(t)) else s for t, s in zip(tokens, snowball, strict=True)]
@@ -381,6 +386,12 @@ class CorpusFacts:
         return self.chairs.get(passage.doc_id) if is_chair(passage.speaker) else None
 
 
+def context_text(passage: Passage, facts: CorpusFacts) -> str:
+    """A passage's words plus who spoke and where: 'What did the IOM say' matches by the speaker line."""
+    chair = facts.chair_of(passage)
+    return " ".join(filter(None, [passage.text, passage.speaker, chair, passage.affiliation, passage.section]))
+
+
 def is_chair(speaker: str | None) -> bool:
     return bool(speaker) and fold(speaker).removeprefix("the ").startswith("chair")
 
@@ -489,7 +500,7 @@ def named_constraints(text: str, content: str, facts: CorpusFacts) -> list[Const
     found: list[Constraint] = []
     tokens = words(content)
     for i, token in enumerate(tokens):
-        token = re.sub(r"['’]s$", "", token)
+        token = without_possessive(token)
         if i == 0 or not token[:1].isupper() or fold(token) in STOPWORDS or token in MONTHS:
             continue
         for part in filter(None, token.split("-")):
@@ -574,7 +585,7 @@ def session_word(token: str) -> str | None:
 def unknown_names(text: str, facts: CorpusFacts) -> list[str]:
     """Names (capitalised words) that the corpus never mentions: 'Brazil', 'Olympic'. Not an abbreviation ('NGO',
     'GC6'): users shorten what the records spell out."""
-    tokens = [re.sub(r"['’]s$", "", w) for w in words(text)]
+    tokens = [without_possessive(w) for w in words(text)]
     unknown = []
     for i, word in enumerate(tokens):
         if i == 0 or not word[:1].isupper() or fold(word) in STOPWORDS or is_abbreviation(word):
@@ -654,7 +665,7 @@ def other_content(text: str, cue: re.Pattern) -> list[str]:
     """The question's words besides the record it names and the header field it asks for: 'When he opened the
     half-day discussion, on which topics did the Chair say ...' asks about topics, not about the opening time."""
     rest = cue.sub(" ", RECORD_REFERENCE.sub(" ", text))
-    tokens = [fold(w).removesuffix("'s").removesuffix("’s") for w in words(rest)]
+    tokens = [without_possessive(fold(w)) for w in words(rest)]
     return [t for t in tokens if t not in STOPWORDS | RECORD_VOCABULARY and not t[:1].isdigit() and len(t) > 2]
 
 
@@ -671,7 +682,7 @@ def subjects(text: str) -> list[str]:
 
 
 def subject_words(who: str) -> set[str]:
-    tokens = {fold(w).removesuffix("'s").removesuffix("’s") for w in words(who)}
+    tokens = {without_possessive(fold(w)) for w in words(who)}
     return {t for t in tokens if t not in GENERIC_SUBJECT and t not in STOPWORDS and not t[:1].isdigit()}
 
 
@@ -734,7 +745,7 @@ SPEAKER_MATCH_MARGIN = 0.1
 
 def named_speakers(text: str, facts: CorpusFacts) -> list[Speaker]:
     """Speakers a question names by surname, affiliation or acronym ('IOM', 'Mr. Flynn', 'Mexico')."""
-    folded = {fold(w).removesuffix("'s").removesuffix("’s") for w in words(text)}
+    folded = {without_possessive(fold(w)) for w in words(text)}
     folded |= {fold(w) for w in words(" ".join(facts.acronyms.get(w, "") for w in words(text) if w.isupper()))}
     found: list[tuple[float, Speaker]] = []
     for speaker in facts.speakers:
