@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from assistant.answers import Answer, Citation, sentence_spans
-from assistant.passages import Passage, human_date
+from assistant.answering.records import Answer, Citation
+from assistant.sentences import sentence_spans
+from assistant.passages import Passage
+from assistant.text import human_date
 from assistant.settings import Settings
 
 NO_ANSWER = "NOT IN THE RECORDS"

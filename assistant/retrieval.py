@@ -256,8 +256,16 @@ class Retriever:
     def passages(self) -> list[Passage]:
         return self.index.passages
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The k passages that best answer the query, best first."""
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The k passages that best answer the query, best first; `vector` is the query's embedding when the caller
+        has it already (the answerer embeds the question and its parts in one batch)."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; use one of: {', '.join(MODES)}")
         if not query or not query.strip():
@@ -266,7 +274,9 @@ class Retriever:
             raise ValueError(f"k must be at least 1, not {k}")
         allowed = self.allowed(filters) if filters and not filters.is_empty() else None
         depth = max(k, CANDIDATES)
-        vector = self.embedder.encode([query])[0] if mode != "bm25" else None
+        if vector is None and mode != "bm25":
+            vector = self.embedder.encode([query])[0]
+        vector = vector if mode != "bm25" else None
         dense = self.dense(vector, depth, allowed) if vector is not None else {}
         lexical = self.bm25(query, depth, allowed) if mode != "dense" else {}
         if mode == "dense":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.answers import Answer, Answerer
+from assistant.answering import Answer, Answerer
 from assistant.corpus import Corpus, load_corpus
 from assistant.embeddings import Embedder
 from assistant.index import load_index
@@ -23,13 +23,13 @@ class Assistant:
     answerer: Answerer
 
     @classmethod
-    def open(cls, settings: Settings) -> Assistant:
+    def open(cls, settings: Settings, judge=None) -> Assistant:
         """Load corpus and index; raises IndexNotReady (with the command to fix it) when the index is stale."""
         corpus = load_corpus(settings.corpus_dir)
         embedder = Embedder(settings.model)
         index = load_index(settings, corpus, embedder)
         retriever = Retriever(index, embedder)
-        return cls(settings, corpus, retriever, Answerer(retriever, settings))
+        return cls(settings, corpus, retriever, Answerer(retriever, settings, judge))
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid"

@@ -1,0 +1,243 @@
+"""Gather evidence: every sentence of the retrieved passages, scored against each part of the question.
+
+A sentence is read in its context: its passage's speaker (carried over from earlier paragraphs by the parser),
+affiliation, section and the footnotes it calls count as what the sentence mentions. What the question names
+(speakers, States, years, instruments) boosts the passages that mention it; nothing is filtered out here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answering.knowledge import Knowledge, close_spelling, is_chair, states_in
+from assistant.answering.read import Part, Reading
+from assistant.passages import Passage
+from assistant.retrieval import Hit
+from assistant.text import MONTHS, fold, stems, words
+
+NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen"
+# What a sentence must hold to answer a question of each type.
+TYPE_EVIDENCE: dict[str, re.Pattern] = {
+    "share": re.compile(
+        r"\bper ?cent\b|%|\b(?:one|two|three) in (?:two|three|four|five|ten)\b|\b(?:a|one|two|three)[ -](?:half|thirds?"
+        r"|quarters?|fifths?)\b|\bhalf (?:of|the)\b|\bmajority\b",
+        re.I,
+    ),
+    "amount": re.compile(
+        r"[$€£]\s?\d|\b(?:USD|CHF|EUR|US\$)\s?\d|\d[\d,.]*\s?(?:million |billion )?(?:USD|CHF|EUR|dollars|francs|euros)\b",
+        re.I,
+    ),
+    "number": re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b(?!-)", re.I),
+    "date": re.compile(rf"\b(?:{'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b"),
+    "time": re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.m\.|\bnoon\b|\bmidnight\b", re.I),
+    "person": re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? [A-ZÀ-Ý]|\bChair(?:person)?: "),
+    "article": re.compile(r"\barticles? \d+", re.I),
+    "document": re.compile(r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"),
+    "place": re.compile(r"\b(?:Held at|Palais|Geneva|New York|in [A-Z][a-z]+)\b"),
+}
+
+
+# A record's header is read line by line; each kind of line is named by the words users ask it with. This is what
+# any UN summary record's header holds (chair, place and date, opening and closing times, issue date, language,
+# agenda), not a list of questions.
+HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^Chair(?:person|man|woman)?:", re.I), "chair chaired chairperson presided preside head led"),
+    (re.compile(r"^Held at\b", re.I), "held where place venue location building city date day when took place"),
+    (re.compile(r"called to order|\bbegan at\b|\bopened at\b", re.I), "start started begin began open opened time"),
+    (re.compile(r"\brose at\b|\badjourned\b|\bclosed at\b", re.I), "end ended finish finished close closed rise time"),
+    (re.compile(r"^Distr\.|^Issued:|^\d{1,2} [A-Z][a-z]+ \d{4}$"), "issued issue published distributed date"),
+    (re.compile(r"^Original:", re.I), "language original originally written"),
+    (re.compile(r"\bsession$", re.I), "session"),
+    (re.compile(r"^Summary record|^Symbol:", re.I), "title symbol record"),
+    (re.compile(r"^No summary records? (?:was|were)", re.I), "record prepared issued closed private"),
+]
+AGENDA_WORDS = "agenda items item topics contents discussed"
+
+
+def header_line_words(lines: list[str]) -> list[set[str]]:
+    """The words each header line answers to (besides its own): 'The meeting rose at 5.55 p.m.' -> finish, end..."""
+    found, in_contents = [], False
+    for line in lines:
+        extra = " ".join(words for pattern, words in HEADER_LEXICON if pattern.search(line))
+        if re.match(r"^(?:No summary|The meeting|The discussion)", line):
+            in_contents = False
+        if in_contents:
+            extra += " " + AGENDA_WORDS
+        in_contents = in_contents or line.strip() == "Contents"
+        found.append(set(stems(extra)))
+    return found
+
+
+def has_type(sentence: str, kind: str) -> bool:
+    if kind == "state":
+        return bool(states_in(sentence))
+    pattern = TYPE_EVIDENCE.get(kind)
+    return bool(pattern.search(sentence)) if pattern else False
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a sentence's score is made: meaning first, then the question's words in it and its passage."""
+
+    cosine: float = 0.35
+    passage_cosine: float = 0.15
+    sentence_words: float = 0.20
+    passage_words: float = 0.20
+    rank: float = 0.05
+    speaker: float = 0.20
+    named: float = 0.15
+    answer_type: float = 0.10
+    is_question: float = -0.10
+
+
+@dataclass
+class Evidence:
+    """One sentence of one retrieved passage, scored against one part of the question."""
+
+    hit: Hit
+    part: int
+    index: int  # sentence position in its passage
+    span: tuple[int, int]
+    cosine: float
+    passage_cosine: float
+    sentence_words: float  # IDF-weighted share of the part's focus words in the sentence
+    passage_words: float  # ... in the passage with its speaker, affiliation, section and footnotes
+    by_speaker: bool  # the passage's speaker is one the question names
+    named: float  # share of the question's named constraints that the passage mentions
+    typed: bool  # the sentence holds the kind of thing asked for
+    context_stems: frozenset = frozenset()  # the stems of the passage's context (shared by its sentences)
+    score: float = 0.0
+
+    @property
+    def passage(self) -> Passage:
+        return self.hit.passage
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.span[0] : self.span[1]]
+
+
+class Gatherer:
+    def __init__(self, knowledge: Knowledge, sentences, weights: Weights | None = None):
+        self.knowledge = knowledge
+        self.sentences = sentences
+        self.weights = weights or Weights()
+        self.by_label = {(p.doc_id, p.paragraph): p for p in knowledge.passages}
+        self.contexts: dict[str, str] = {}
+
+    def context(self, passage: Passage) -> str:
+        """What a passage mentions: its text, speaker, the Chair's name, affiliation, section, document title,
+        date, and the footnotes it calls."""
+        cached = self.contexts.get(passage.id)
+        if cached is None:
+            notes = [self.by_label.get((passage.doc_id, label)) for label in passage.footnotes]
+            cached = " ".join(
+                filter(
+                    None,
+                    [
+                        passage.text,
+                        passage.speaker,
+                        self.knowledge.chair_of(passage),
+                        passage.affiliation,
+                        passage.section,
+                        passage.title,
+                        passage.date,
+                        *(n.text for n in notes if n),
+                    ],
+                )
+            )
+            self.contexts[passage.id] = cached
+        return cached
+
+    def mentions(self, passage: Passage, kind: str, value: str) -> bool:
+        """Whether a passage (in its context) mentions one thing the question names."""
+        context = self.context(passage)
+        if kind == "person":
+            return any(close_spelling(value, w) for w in words(context) if w[:1].isupper())
+        if kind == "state":
+            return value in states_in(context)
+        if kind == "numbered":
+            return bool(re.search(rf"(?<![\d/]){re.escape(value)}(?![\d/])", context))
+        folded = fold(context)
+        if kind == "name" and value.isupper() and value in self.knowledge.acronyms:
+            spelt = fold(self.knowledge.acronyms[value])
+            return fold(value) in folded.split() or spelt in folded
+        return fold(value) in folded or (len(value) >= 6 and fold(value)[: len(value) - 2] in folded)
+
+    def named_share(self, passage: Passage, reading: Reading) -> float:
+        constraints = reading.constraints
+        if not constraints:
+            return 1.0
+        return sum(self.mentions(passage, kind, value) for kind, value in constraints) / len(constraints)
+
+    def gather(self, reading: Reading, hits: list[Hit], part_vectors: np.ndarray) -> list[list[Evidence]]:
+        """For each part, every sentence of the hits scored against it, best first."""
+        passages = [h.passage for h in hits]
+        self.sentences.of(passages)
+        speakers = {(s.doc_id, s.name, s.affiliation) for s in reading.speakers}
+        focus = [self.knowledge.weighted_stems(p.focus) for p in reading.parts]
+        found: list[list[Evidence]] = [[] for _ in reading.parts]
+        for hit in hits:
+            p = hit.passage
+            cosines = self.sentences.vectors[p.id] @ part_vectors.T  # (sentences, parts)
+            passage_cosine = float(hit.dense_score) if hit.dense_score is not None else float(cosines.max())
+            by_speaker = (p.doc_id, p.speaker, p.affiliation) in speakers
+            named = self.named_share(p, reading)
+            # the speaker's own name in a sentence is no evidence that the sentence answers: it counts once, above
+            own = set(stems(" ".join(filter(None, [p.speaker, p.affiliation, self.knowledge.chair_of(p)]))))
+            context_stems = frozenset(stems(self.context(p)))
+            spans = self.sentences.spans[p.id]
+            line_words = header_line_words([p.text[a:b] for a, b in spans]) if p.kind == "header" else None
+            for i, (start, end) in enumerate(spans):
+                sentence = p.text[start:end]
+                sentence_stems = set(stems(sentence)) | (line_words[i] if line_words else set())
+                for j, part in enumerate(reading.parts):
+                    wanted = {s: w for s, w in focus[j].items() if s not in own}
+                    evidence = Evidence(
+                        hit=hit,
+                        part=j,
+                        index=i,
+                        span=(start, end),
+                        cosine=float(cosines[i, j]),
+                        passage_cosine=passage_cosine,
+                        sentence_words=share(wanted, sentence_stems),
+                        passage_words=share(focus[j], context_stems),
+                        by_speaker=by_speaker,
+                        named=named,
+                        typed=has_type(sentence, part.answer_type),
+                        context_stems=context_stems,
+                    )
+                    evidence.score = self.score(evidence, sentence)
+                    found[j].append(evidence)
+        return [sorted(evidence, key=lambda e: -e.score) for evidence in found]
+
+    def score(self, e: Evidence, sentence: str) -> float:
+        w = self.weights
+        return (
+            w.cosine * e.cosine
+            + w.passage_cosine * e.passage_cosine
+            + w.sentence_words * e.sentence_words
+            + w.passage_words * e.passage_words
+            + w.rank / math.sqrt(e.hit.rank)
+            + w.speaker * e.by_speaker
+            + w.named * e.named
+            + w.answer_type * e.typed
+            + w.is_question * sentence.rstrip().endswith("?")
+        )
+
+
+def share(weighted: dict[str, float], present: set[str]) -> float:
+    """IDF-weighted share of a part's words present in a text."""
+    total = sum(weighted.values())
+    return sum(w for s, w in weighted.items() if s in present) / total if total else 0.0
+
+
+def speaker_key(passage: Passage) -> tuple:
+    return passage.doc_id, passage.speaker, passage.affiliation
+
+
+__all__ = ["Evidence", "Gatherer", "Weights", "has_type", "is_chair", "speaker_key"]

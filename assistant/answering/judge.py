@@ -1,0 +1,119 @@
+"""Judge: how likely it is that the gathered evidence answers a part of the question, as a probability.
+
+A small logistic model over general features of the evidence; no feature names a question. Its coefficients
+(judge.json) are fitted by eval/fit_judge.py with leave-one-set-out cross-validation over the question sets, and
+its threshold is chosen there too; the eval report shows each feature's effect per set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from assistant.answering.gather import Evidence
+from assistant.answering.knowledge import Knowledge
+from assistant.answering.read import Reading
+from assistant.retrieval import Hit
+from assistant.text import stems
+
+MODEL_FILE = Path(__file__).with_name("judge.json")
+TOP_PASSAGES = 5  # passages whose evidence the features read
+
+
+@dataclass
+class Features:
+    """General evidence that one part of a question is answered; each roughly in [0, 1]."""
+
+    score: float  # the best sentence's combined score (gather.Weights)
+    cosine: float  # its cosine with the part
+    passage_cosine: float  # its passage's dense score
+    sentence_words: float  # share of the part's focus words in the best sentence
+    passage_words: float  # ... in the best passage's context
+    named_met: float  # share of the question's named constraints met by the best evidence passage (1 with none)
+    named_any: float  # 1 when the question names something an answer must mention
+    unknown: float  # IDF share of the question's words the corpus never uses
+    unheld: float  # 1 when it names a meeting, session or symbol the corpus does not hold
+    typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
+    type_found: float  # 1 when a top sentence holds that type (1 for free-text parts)
+    typed_focus: float  # share of the part's words in the best sentence that holds the type asked for
+    missing_rare: float  # rarity (IDF, scaled) of the rarest focus word that no top passage mentions
+    agreement: float  # 1 when dense and BM25 both rank the top passage in their top 3
+
+    def vector(self) -> list[float]:
+        return list(asdict(self).values())
+
+
+FEATURE_NAMES = list(Features.__dataclass_fields__)
+
+
+def features(reading: Reading, part: int, evidence: list[Evidence], hits: list[Hit], knowledge: Knowledge) -> Features:
+    kind = reading.parts[part].answer_type
+    best = evidence[0] if evidence else None
+    top = evidence[: TOP_PASSAGES * 3]
+    named = bool(reading.constraints)
+    question_stems = knowledge.weighted_stems(reading.question)
+    total = sum(question_stems.values()) or 1.0
+    unknown = sum(w for s, w in question_stems.items() if s not in knowledge.stem_df) / total
+    typed = [e for e in top if e.typed] if kind != "text" else top[:5]
+    absent = [
+        knowledge.idf(s)
+        for s in knowledge.weighted_stems(reading.parts[part].focus)
+        if not any(s in e.context_stems for e in top[:TOP_PASSAGES])
+    ]
+    first = hits[0] if hits else None
+    agreement = bool(first and (first.dense_rank or 99) <= 3 and (first.bm25_rank or 99) <= 3)
+    return Features(
+        score=best.score if best else 0.0,
+        cosine=best.cosine if best else 0.0,
+        passage_cosine=best.passage_cosine if best else 0.0,
+        sentence_words=best.sentence_words if best else 0.0,
+        passage_words=max((e.passage_words for e in top), default=0.0),
+        named_met=max((e.named for e in top), default=0.0) if named else 1.0,
+        named_any=float(named),
+        unknown=unknown,
+        unheld=float(bool(reading.unheld)),
+        typed=float(kind != "text"),
+        type_found=float(kind == "text" or any(e.typed for e in top[:5])),
+        typed_focus=max((e.sentence_words for e in typed), default=0.0),
+        missing_rare=max(absent, default=0.0) / knowledge.idf("\0"),
+        agreement=float(agreement),
+    )
+
+
+@dataclass
+class Judge:
+    """Logistic model: P(the records answer) = sigmoid(intercept + coefficients . features)."""
+
+    coefficients: list[float]
+    intercept: float
+    threshold: float
+    mean: list[float]
+    scale: list[float]
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> Judge:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["features"] != FEATURE_NAMES:
+            raise ValueError(f"{path.name} was fitted on other features; refit it: python eval/fit_judge.py")
+        return cls(data["coefficients"], data["intercept"], data["threshold"], data["mean"], data["scale"])
+
+    @classmethod
+    def neutral(cls) -> Judge:
+        """A judge with no opinion (probability 0.5 everywhere), for fitting a new one."""
+        n = len(FEATURE_NAMES)
+        return cls([0.0] * n, 0.0, 0.5, [0.0] * n, [1.0] * n)
+
+    def probability(self, f: Features) -> float:
+        x = [(v - m) / s for v, m, s in zip(f.vector(), self.mean, self.scale, strict=True)]
+        z = self.intercept + sum(c * v for c, v in zip(self.coefficients, x, strict=True))
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def answers(self, probability: float) -> bool:
+        return probability >= self.threshold
+
+
+def unknown_words(reading: Reading, knowledge: Knowledge) -> list[str]:
+    """The question's words the corpus never uses (for the abstention's explanation)."""
+    return [w for w in reading.names if not knowledge.knows(w) and not set(stems(w)) & set(knowledge.stem_df)]

@@ -1,0 +1,232 @@
+"""What the answerer knows about its corpus, collected once from the passages: vocabulary and word rarity,
+documents (meetings, sessions, symbols), speakers, and the States of the world.
+
+Questions name things loosely ('the Mexican delegate', 'Mr. Flin', 'the IOM representative'); the lookups here
+find what they name in the corpus, or say that the corpus has nothing by that name. They give evidence, never a
+verdict: the judge weighs it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from assistant.passages import Passage
+from assistant.text import NAME_PARTICLES, acronym, fold, ordinal_word, stem, stems, words
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
+TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
+
+
+@cache
+def state_aliases() -> dict[str, str]:
+    """Every name of a State, folded -> the State's short name ('united states of america' -> 'United States')."""
+    aliases: dict[str, str] = {}
+    for line in (DATA / "states.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            names = [n.strip() for n in line.split("|")]
+            for name in names:
+                aliases[fold(name)] = names[0]
+    for line in (DATA / "demonyms.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            demonym, state = (part.strip() for part in line.split("|"))
+            aliases[fold(demonym)] = state
+    return aliases
+
+
+@cache
+def state_pattern() -> re.Pattern:
+    names = sorted({name for name in state_aliases() if " " in name or len(name) > 3}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+
+
+def states_in(text: str) -> list[str]:
+    """The States a text names, by name, other name or demonym, in order."""
+    folded = fold(text)
+    found = [state_aliases()[m.group()] for m in state_pattern().finditer(folded)]
+    for word in words(text):
+        if word[:1].isupper():
+            state = demonym_state(word)
+            if state:
+                found.append(state)
+    return list(dict.fromkeys(found))
+
+
+def demonym_state(word: str) -> str | None:
+    """'Mexican' -> 'Mexico', 'Azerbaijani' -> 'Azerbaijan', 'Greek' -> 'Greece': a word that shares its stem with
+    one word of a State's name (at least four letters, all but the State word's last three)."""
+    folded = fold(word)
+    if folded in state_aliases():
+        return state_aliases()[folded]
+    root = DEMONYM_SUFFIX.sub("", folded)
+    if len(root) < 4:
+        return None
+    for name, state in state_aliases().items():
+        for part in name.split():
+            common = len(root) if part.startswith(root) else 0
+            if common >= 4 and common >= len(part) - 3 and part not in ("united", "republic", "democratic", "islands"):
+                return state
+    return None
+
+
+def skeleton(name: str) -> str:
+    """A spelling-tolerant key: 'Flynn' and 'Flin' -> 'fln' (first letter, then consonants, doubles once)."""
+    folded = fold(name).replace("y", "i")
+    rest = re.sub(r"[aeiouh\W\d_]", "", folded[1:])
+    return folded[:1] + re.sub(r"(.)\1+", r"\1", rest)
+
+
+def close_spelling(a: str, b: str) -> bool:
+    a, b = fold(a), fold(b)
+    return a == b or (min(len(a), len(b)) >= 4 and skeleton(a) == skeleton(b))
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One speaker of one record, with the words a question may use to name them."""
+
+    doc_id: str
+    name: str  # as printed: "Mr. Flynn", "The Chair"
+    affiliation: str | None
+    person: str | None  # the Chair's own name, from the record's header
+    keys: frozenset[str]  # folded name words, distinctive affiliation words and acronyms
+
+    @property
+    def surnames(self) -> list[str]:
+        names = [self.name, self.person or ""]
+        return [w for n in names for w in words(n) if fold(w) not in TITLE_WORDS | NAME_PARTICLES and len(w) > 1]
+
+
+@dataclass
+class Knowledge:
+    passages: list[Passage]
+    stem_df: Counter
+    vocabulary: set[str]  # folded words
+    acronyms: dict[str, str]  # 'IOM' -> 'International Organization for Migration'
+    speakers: list[Speaker]
+    meetings: dict[int, str]  # meeting number -> doc_id
+    sessions: dict[str, list[str]]  # 'thirty-ninth' -> doc_ids of that session
+    symbols: dict[str, str]  # folded symbol or id -> doc_id
+    chairs: dict[str, str]  # doc_id -> 'Ms. Diallo'
+    names: dict[str, str]  # doc_id -> what a citation names
+    text: str  # all passage text, folded: for exact references such as 'No. 7'
+    corpus_states: set[str] = field(default_factory=set)
+
+    @classmethod
+    def collect(cls, passages: list[Passage]) -> Knowledge:
+        stem_df: Counter = Counter()
+        vocabulary: set[str] = set()
+        acronyms: dict[str, str] = {}
+        meetings: dict[int, str] = {}
+        sessions: dict[str, list[str]] = {}
+        symbols: dict[str, str] = {}
+        chairs: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for p in passages:
+            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title]))
+            vocabulary.update(fold(w) for w in words(context))
+            stem_df.update(set(stems(context)))
+            for phrase in re.findall(r"[A-Z][\w\-]*(?:[ ]+(?:(?:of|for|on|the|and|in|against|to)[ ]+){0,2}[A-Z][\w\-]*)+", context):
+                short = acronym(phrase)
+                if len(short) >= 2:
+                    acronyms.setdefault(short, phrase)
+            names[p.doc_id] = p.document
+            symbols[fold(p.document)] = p.doc_id
+            symbols[fold(p.doc_id)] = p.doc_id
+            meeting = re.search(r"SR\.(\d+)", p.document)
+            if meeting:
+                meetings[int(meeting.group(1))] = p.doc_id
+                symbols[fold(f"SR.{meeting.group(1)}")] = p.doc_id
+            if p.session:
+                key = fold(p.session.split()[0])
+                if p.doc_id not in sessions.setdefault(key, []):
+                    sessions[key].append(p.doc_id)
+            if p.kind == "header":
+                chair = re.search(r"^Chair(?:person)?: (.+)$", p.text, re.M)
+                if chair:
+                    chairs[p.doc_id] = chair.group(1).strip()
+        knowledge = cls(
+            passages,
+            stem_df,
+            vocabulary,
+            acronyms,
+            collect_speakers(passages, chairs),
+            meetings,
+            sessions,
+            symbols,
+            chairs,
+            names,
+            fold(" ".join(p.text for p in passages)),
+        )
+        knowledge.corpus_states = set(states_in(" ".join(p.text for p in passages)))
+        return knowledge
+
+    def idf(self, word_stem: str) -> float:
+        return math.log((len(self.passages) + 1) / (self.stem_df.get(word_stem, 0) + 0.5))
+
+    def weighted_stems(self, text: str) -> dict[str, float]:
+        return {s: self.idf(s) for s in set(stems(text))}
+
+    def knows(self, word: str) -> bool:
+        """Whether the corpus has a word, or a form of it ('German' in 'Germany'), or it is an acronym there."""
+        folded = fold(word)
+        if folded in self.vocabulary or word in self.acronyms or stem(word) in self.stem_df:
+            return True
+        return len(folded) >= 5 and any(v.startswith(folded[: max(5, len(folded) - 3)]) for v in self.vocabulary)
+
+    def speakers_named(self, question: str) -> list[Speaker]:
+        """Speakers a question names: by surname (spelling-tolerant), affiliation words, or an acronym."""
+        tokens = [w for w in words(question) if fold(w) not in TITLE_WORDS]
+        capitalised = [w for w in tokens if w[:1].isupper()]
+        folded = {fold(w) for w in tokens}
+        found = []
+        for speaker in self.speakers:
+            by_name = any(close_spelling(w, s) for w in capitalised for s in speaker.surnames)
+            by_key = bool(speaker.keys & folded)
+            if by_name or by_key:
+                found.append(speaker)
+        return found
+
+    def chair_of(self, passage: Passage) -> str | None:
+        return self.chairs.get(passage.doc_id) if is_chair(passage.speaker) else None
+
+
+def is_chair(speaker: str | None) -> bool:
+    return bool(speaker) and fold(speaker).removeprefix("the ").startswith("chair")
+
+
+def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Speaker]:
+    generic = frozenset(
+        "the a an of for from at in on to and international national human rights committee council office "
+        "organization organisation association university centre center institute network nations united "
+        "representative delegation government ministry department".split()
+    )
+    found: dict[tuple, Speaker] = {}
+    for p in passages:
+        if not p.speaker or (p.doc_id, p.speaker, p.affiliation) in found:
+            continue
+        person = chairs.get(p.doc_id) if is_chair(p.speaker) else None
+        keys = {fold(w) for w in words(" ".join(filter(None, [p.speaker, person, p.affiliation])))}
+        keys -= generic | TITLE_WORDS | NAME_PARTICLES
+        keys = {k for k in keys if len(k) > 2}
+        if p.affiliation:
+            keys.add(fold(acronym(p.affiliation)))
+            keys.update(fold(a) for a in re.findall(r"\b([A-Z]{2,})\b", p.affiliation))
+            keys.update(fold(s) for s in states_in(p.affiliation))
+        found[(p.doc_id, p.speaker, p.affiliation)] = Speaker(p.doc_id, p.speaker, p.affiliation, person, frozenset(keys))
+    return list(found.values())
+
+
+def session_key(token: str) -> str | None:
+    """'39th' or 'thirty-ninth' -> 'thirty-ninth'."""
+    token = fold(token)
+    number = re.fullmatch(r"(\d+)(?:st|nd|rd|th)", token)
+    if number:
+        return ordinal_word(int(number.group(1)))
+    last = token.split("-")[-1]
+    return token if last in {ordinal_word(n) for n in range(1, 20)} or last.endswith("ieth") else None

@@ -1,0 +1,233 @@
+"""Read a question: its parts, and for each part its focus and answer type; the constraints it names.
+
+Pure parsing, no verdicts: what the question names is looked up in the corpus (knowledge.py) so that the later
+stages can weigh it, but nothing here decides whether the records answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.answering.knowledge import Knowledge, Speaker, session_key, states_in
+from assistant.text import STOPWORDS, fold, words
+
+# What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
+ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
+    ("share", re.compile(r"\bwhat (?:proportion|share|percentage|fraction|per ?cent)\b|\bhow many per ?cent\b", re.I)),
+    (
+        "amount",
+        re.compile(
+            r"\bhow much\b.*\b(?:cost|spend|spent|budget|fund\w*|money|pay|paid|price|worth)\b"
+            r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b",
+            re.I,
+        ),
+    ),
+    ("number", re.compile(r"\bhow (?:many|much|long|old|often|large)\b|\bwhat (?:number|age)\b|\bhow big\b", re.I)),
+    (
+        "time",
+        re.compile(
+            r"\bwhat time\b|\bat what hour\b|\bwhen did (?:the )?(?:\w+ ){0,4}(?:start|begin|open|end|close|rise|finish"
+            r"|adjourn|called to order)\b",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\b|\b(?:what|which|on what) (?:date|year|day|month|dates)\b"
+            r"|\bhow recent\b",
+            re.I,
+        ),
+    ),
+    ("article", re.compile(r"\b(?:which|what|under which) (?:articles?|provisions?)\b", re.I)),
+    (
+        "document",
+        re.compile(
+            r"\b(?:which|what) (?:\w+ )?(?:general comments?|general recommendations?|documents?|records?|reports?"
+            r"|resolutions?|instruments?|treaty|treaties|texts?|comment|recommendation|symbol)\b",
+            re.I,
+        ),
+    ),
+    (
+        "state",
+        re.compile(r"\b(?:which|what) (?:\w+ )?(?:states?|countries|country|governments?|nations?)\b", re.I),
+    ),
+    ("place", re.compile(r"^\W*where\b|[,;]\s*where\b|\band where\b|\b(?:which|what|in which) (?:\w+ )?(?:city|building|venue|place|room|town|location)\b", re.I)),
+    (
+        "person",
+        re.compile(
+            r"^\W*(?:who|whom|whose)\b|[,;]\s*(?:and\s+)?who\b|\band who\b|\b(?:which|what) (?:\w+ )?(?:speakers?|participants?|members?"
+            r"|experts?|persons?|person|officials?|delegates?|representatives?|chair\w*|rapporteurs?|organi[sz]ations?"
+            r"|bodies|body|ngos?|agenc(?:y|ies))\b",
+            re.I,
+        ),
+    ),
+]
+LIST_CUE = re.compile(
+    r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
+    r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
+    r"|examples|safeguards|guarantees|recommendations|principles|forms|ways|areas|topics|challenges|groups)\b"
+    r"|\bin what ways\b|\bacross\b|\bdifferent\b|\bvarious\b)",
+    re.I,
+)
+# Where one question asks several things: 'Who chaired it, and where was it held?', 'When? Where?'
+PART_BREAK = re.compile(
+    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:what|which|who|whom|when|where|why|how|in what|on what"
+    r"|at what|did|does|do|is|are|was|were)\b)",
+    re.I,
+)
+QUESTION_WORDS = frozenset(
+    """what which who whom whose when where why how did does do is are was were can could should would will
+    tell explain describe list name give show find please""".split()
+)
+TITLE_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Mme|Dr|Prof)\.?\s+((?:[A-ZÀ-Ý][\w'’\-]+\s?){1,3})")
+MEETING_REF = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\s+(?:and\s+\d{1,4}(?:st|nd|rd|th)\s+)?meetings?\b", re.I)
+SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessions?\b", re.I)
+SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
+NUMBERED_REF = re.compile(r"\b(?:No\.|number)\s?(\d+)|\b(\d{1,3}/\d{1,4})\b", re.I)
+YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+FOLLOW_UP = re.compile(
+    r"^\W*(?:and|also|what about|how about|then|so|but)\b|\b(?:he|she|they|him|her|them|his|its|their|it|that|this"
+    r"|those|these|there|same|former|latter)\b",
+    re.I,
+)
+
+
+@dataclass
+class Part:
+    """One thing a question asks."""
+
+    text: str
+    focus: str  # what is asked about: the part's content words, without the records it names
+    answer_type: str  # person | state | date | time | number | share | amount | document | article | place | text
+    wants_list: bool = False
+
+
+@dataclass
+class Reading:
+    """A question read: its parts and what it names."""
+
+    question: str
+    parts: list[Part]
+    documents: list[str] = field(default_factory=list)  # doc_ids the question names (meeting, session, symbol)
+    unheld: list[str] = field(default_factory=list)  # records it names that the corpus does not hold
+    speakers: list[Speaker] = field(default_factory=list)  # speakers it names, found in the corpus
+    persons: list[str] = field(default_factory=list)  # people it names by title: 'Mr. Flin' -> 'Flin'
+    states: list[str] = field(default_factory=list)  # States it names, by name or demonym
+    names: list[str] = field(default_factory=list)  # other proper names it uses ('Olympic', 'Agadir', 'IOM')
+    years: list[str] = field(default_factory=list)
+    numbered: list[str] = field(default_factory=list)  # numbered instruments: 'No. 5', '73/195'
+    expansions: list[str] = field(default_factory=list)  # acronyms spelt out: 'IOM' -> 'International ...'
+
+    @property
+    def wants_list(self) -> bool:
+        return any(p.wants_list for p in self.parts)
+
+    @property
+    def constraints(self) -> list[tuple[str, str]]:
+        """(kind, value) of everything an answering passage should mention."""
+        return [
+            *(("person", p) for p in self.persons),
+            *(("state", s) for s in self.states),
+            *(("name", n) for n in self.names),
+            *(("year", y) for y in self.years),
+            *(("numbered", n) for n in self.numbered),
+        ]
+
+
+def read(question: str, knowledge: Knowledge) -> Reading:
+    documents, unheld = named_records(question, knowledge)
+    content = strip_records(question) if documents or unheld else question
+    reading = Reading(question=question, parts=split_parts(content), documents=documents, unheld=unheld)
+    reading.speakers = knowledge.speakers_named(question)
+    reading.persons = [m.group(1).split()[-1] for m in TITLE_NAME.finditer(question)]
+    reading.states = states_in(question)
+    reading.years = list(dict.fromkeys(YEAR.findall(question)))
+    reading.numbered = [a or b for a, b in NUMBERED_REF.findall(question)]
+    reading.names = proper_names(content, reading)
+    reading.expansions = [
+        knowledge.acronyms[w] for w in words(question) if w.isupper() and len(w) >= 2 and w in knowledge.acronyms
+    ]
+    return reading
+
+
+def split_parts(question: str) -> list[Part]:
+    """The parts of a question, each with its answer type and focus; one part for a simple question."""
+    pieces = [p.strip(" ,;?") for p in PART_BREAK.split(question)]
+    pieces = [p for p in pieces if len(content_words(p)) >= 1 and len(p.split()) >= 2]
+    if len(pieces) <= 1:
+        pieces = [question.strip()]
+    whole_type = answer_type(question)
+    parts = []
+    for piece in pieces:
+        kind = answer_type(piece)
+        if kind == "text" and len(pieces) == 1:
+            kind = whole_type
+        parts.append(Part(piece, focus_of(piece), kind, bool(LIST_CUE.search(piece))))
+    return parts
+
+
+def answer_type(text: str) -> str:
+    return next((name for name, cue in ANSWER_TYPES if cue.search(text)), "text")
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if fold(w) not in STOPWORDS | QUESTION_WORDS]
+
+
+def focus_of(text: str) -> str:
+    """What a part asks about: its content words ('Who chaired the meeting?' -> 'chaired meeting')."""
+    return " ".join(content_words(text)) or text
+
+
+def strip_records(question: str) -> str:
+    """The question without the records it names: those become a filter, not words to match."""
+    text = MEETING_REF.sub(" ", question)
+    text = SYMBOL_REF.sub(" ", text)
+    return " ".join(text.split()) or question
+
+
+def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[str]]:
+    """Records a question names by meeting number, session or symbol; and those the corpus does not hold."""
+    found: list[str] = []
+    unheld: list[str] = []
+    for match in MEETING_REF.finditer(question):
+        for number in map(int, re.findall(r"\d+", match.group())):
+            doc = knowledge.meetings.get(number)
+            found.append(doc) if doc else unheld.append(f"meeting {number}")
+    for match in SESSION_REF.finditer(question):
+        key = session_key(match.group(1))
+        if key is None:
+            continue
+        if key in knowledge.sessions:
+            found += knowledge.sessions[key]
+        elif key not in knowledge.text:  # a session the records never mention
+            unheld.append(f"{key} session")
+    for match in SYMBOL_REF.finditer(question):
+        doc = knowledge.symbols.get(fold(match.group()))
+        found.append(doc) if doc else unheld.append(match.group())
+    return list(dict.fromkeys(found)), unheld
+
+
+def proper_names(text: str, reading: Reading) -> list[str]:
+    """Capitalised words past the first that are not question words, titles, States, people or records: the
+    question's own names ('Olympic', 'Agadir', 'UNHCR')."""
+    known = {fold(w) for p in reading.persons for w in p.split()}
+    known |= {fold(w) for s in reading.states for w in words(s)}
+    names = []
+    tokens = words(text)
+    for i, token in enumerate(tokens):
+        folded = fold(token)
+        if i == 0 or not token[:1].isupper() or folded in STOPWORDS | QUESTION_WORDS or folded in known:
+            continue
+        if folded in {"mr", "ms", "mrs", "dr", "chair", "committee", "convention", "i"} or states_in(token):
+            continue
+        names.append(token)
+    return list(dict.fromkeys(names))
+
+
+def is_follow_up(question: str, reading: Reading) -> bool:
+    """A question that points back ('And what did Mexico say?', 'When was that?') or names nothing of its own."""
+    named = reading.documents or reading.speakers or reading.names or reading.states or reading.persons
+    return bool(FOLLOW_UP.search(question)) or not named and len(content_words(question)) <= 2
