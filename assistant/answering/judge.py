@@ -33,6 +33,7 @@ class Features:
     passage_words: float  # ... in the best passage's context
     named_met: float  # share of the question's named constraints met by the best evidence passage (1 with none)
     named_any: float  # 1 when the question names something an answer must mention
+    speaker_met: float  # when it names a speaker or person: 1 if a top passage is theirs (1 when it names none)
     unknown: float  # IDF share of the question's words the corpus never uses
     unheld: float  # 1 when it names a meeting, session or symbol the corpus does not hold
     typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
@@ -72,6 +73,7 @@ def features(reading: Reading, part: int, evidence: list[Evidence], hits: list[H
         passage_words=max((e.passage_words for e in top), default=0.0),
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
         named_any=float(named),
+        speaker_met=speaker_met(reading, top),
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
@@ -112,6 +114,12 @@ class Judge:
 
     def answers(self, probability: float) -> bool:
         return probability >= self.threshold
+
+
+def speaker_met(reading: Reading, top: list[Evidence]) -> float:
+    if not reading.speakers and not reading.persons:
+        return 1.0
+    return float(any(e.by_speaker for e in top[:10]))
 
 
 def unknown_words(reading: Reading, knowledge: Knowledge) -> list[str]:

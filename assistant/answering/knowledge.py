@@ -20,6 +20,7 @@ from assistant.text import NAME_PARTICLES, acronym, fold, ordinal_word, stem, st
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
+COMMON_SHARE = 0.05
 TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
 
 
@@ -178,6 +179,11 @@ class Knowledge:
         if folded in self.vocabulary or word in self.acronyms or stem(word) in self.stem_df:
             return True
         return len(folded) >= 5 and any(v.startswith(folded[: max(5, len(folded) - 3)]) for v in self.vocabulary)
+
+    def is_common(self, word: str) -> bool:
+        """A word in more than COMMON_SHARE of the passages ('Convention', 'Committee') is the corpus's topic, not
+        a name an answer must mention."""
+        return self.stem_df.get(stem(word), 0) > COMMON_SHARE * len(self.passages)
 
     def speakers_named(self, question: str) -> list[Speaker]:
         """Speakers a question names: by surname (spelling-tolerant), affiliation words, or an acronym."""

@@ -145,7 +145,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     reading.states = states_in(question)
     reading.years = list(dict.fromkeys(YEAR.findall(question)))
     reading.numbered = [a or b for a, b in NUMBERED_REF.findall(question)]
-    reading.names = proper_names(content, reading)
+    reading.names = [n for n in proper_names(content, reading) if not knowledge.is_common(n)]
     reading.expansions = [
         knowledge.acronyms[w] for w in words(question) if w.isupper() and len(w) >= 2 and w in knowledge.acronyms
     ]
