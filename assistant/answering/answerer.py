@@ -120,7 +120,7 @@ class Answerer:
         points back ('And what did she say about children?', 'When was that?')."""
         turns = [t for t in history[-HISTORY_TURNS:] if isinstance(t, dict) and isinstance(t.get("question"), str)]
         turns = [t for t in turns if t["question"].strip()]
-        if not turns or not is_follow_up(question, read(question, self.knowledge)):
+        if not turns or not is_follow_up(read(question, self.knowledge)):
             return question, []
         previous = turns[-1]
         earlier, carried = self.follow_up(" ".join(previous["question"].split()), turns[:-1])
@@ -187,10 +187,10 @@ class Answerer:
             numbers = []
             for quote in quotes:
                 cited = by_passage.get(quote.passage.id)
-                if cited is None:
+                if cited is None or not overlapping(cited, quote):
                     cited = compose.citation(len(citations) + 1, quote)
                     citations.append(cited)
-                    by_passage[quote.passage.id] = cited
+                    by_passage.setdefault(quote.passage.id, cited)
                 elif quote.text not in cited.quote:
                     cited.quote = merged_quote(cited, quote)
                 numbers.append(cited.n)
@@ -211,7 +211,8 @@ class Answerer:
             lines.append(compose.attributed(passage, cited.quote, cited.n, self.knowledge, self.documents))
         missing = [p.question for p in parts if not p.answered]
         if missing:
-            lines.append("The records do not answer this part of the question: " + "; ".join(f"“{m}”" for m in missing) + ".")
+            asked = "; ".join(re.sub(r"\s*\[.*?\]", "", m).rstrip("?") + "?" for m in missing)
+            lines.append(f"The records do not answer this part of the question: {asked}")
         direct_line = "; ".join(directs) if directs else None
         text = "\n".join([*([direct_line + "."] if direct_line else []), *lines])
         citations = verified(citations)
@@ -273,6 +274,13 @@ class Answerer:
         by_label = {p.label: p for p in self.retriever.passages}
         labels = [c.label for c in answer.citations + answer.related]
         return [by_label[label] for label in dict.fromkeys(labels) if label in by_label]
+
+
+def overlapping(cited: Citation, quote: compose.Quote) -> bool:
+    """Whether a new quote of an already cited passage touches the quote cited (then the two become one)."""
+    start = cited.text.index(cited.quote)
+    end = start + len(cited.quote)
+    return quote.span[0] <= end + 1 and quote.span[1] >= start - 1 or quote.passage.kind != "header"
 
 
 def merged_quote(cited: Citation, quote: compose.Quote) -> str:

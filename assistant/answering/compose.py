@@ -26,6 +26,7 @@ NEIGHBOUR_RATIO = 0.8  # a neighbouring sentence joins a quote when it scores th
 MAX_SENTENCES = 3  # one quote is a contiguous span of at most this many sentences
 NEIGHBOUR_RATIO_SPEAKER = 0.7  # a question naming the passage's speaker asks what they said: quoted more fully
 MAX_SENTENCES_SPEAKER = 5
+HEADER_RATIO = 0.95  # an adjacent header line joins when it answers nearly as well
 LIST_ITEMS = 8  # paragraphs quoted after a passage that introduces them with ':'
 
 SHORT_SPAN_WORDS = 16  # a quote this short is a topic sentence: the next one carries the substance
@@ -115,7 +116,12 @@ def grow(lead: Evidence, sentences: dict[int, Evidence]) -> list[Evidence]:
     """The lead sentence, then neighbours while they score nearly as well, or while the span is very short;
     a header is quoted line by line. A sentence that ends in ':' brings what it introduces."""
     span = [lead]
-    if lead.passage.kind == "header":
+    if lead.passage.kind == "header":  # its lines stand alone; an adjacent line of the same kind joins
+        for step in (-1, 1):
+            near = sentences.get(lead.index + step)
+            same_kind = near is not None and near.header_line and near.header_line == lead.header_line
+            if same_kind and near.score >= lead.score * HEADER_RATIO:
+                span = sorted([*span, near], key=lambda e: e.index)
         return span
     longest, ratio = (MAX_SENTENCES_SPEAKER, NEIGHBOUR_RATIO_SPEAKER) if lead.by_speaker else (MAX_SENTENCES, NEIGHBOUR_RATIO)
     while len(span) < longest:
@@ -199,7 +205,8 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
     asked_stems = set(stems(question))
     candidates = []
     for match in pattern.finditer(sentence):
-        span = match.group().strip(" ,.;")
+        span = match.group().strip(" ,;")
+        span = span if re.search(r"\b[ap]\.m\.$", span) else span.rstrip(".")
         if fold(span) in asked or (kind == "number" and DATE_AFTER.match(sentence, match.start())):
             continue  # the question's own number is not its answer; '21 February' is a date, not a count
         near = sentence[match.start() : match.end() + 40]
@@ -227,7 +234,8 @@ def attributed(passage, quote: str, n: int, knowledge: Knowledge, documents: dic
     who = speaker_name(passage, knowledge)
     when = on_date(passage.date)
     if not who:
-        return f"According to {document_name(passage, documents)} ({human_date(passage.date)}): “{quote}” [{n}]"
+        shown = "; ".join(f"“{line}”" for line in quote.split("\n") if line.strip())  # a header, line by line
+        return f"According to {document_name(passage, documents)} ({human_date(passage.date)}): {shown} [{n}]"
     if quote.startswith((passage.speaker or "\0").split(" (")[0]):
         return f"{when}: “{quote}” [{n}]"  # the record names its speaker itself: 'Mr. Salama (...) asked ...'
     who = re.sub(r"^The ", "the ", who)

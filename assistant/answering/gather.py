@@ -58,6 +58,11 @@ HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
 AGENDA_WORDS = "agenda items item topics contents discussed"
 
 
+def line_kind(line: str) -> int:
+    """Which kind of header line this is (1-based position in HEADER_LEXICON; the agenda is one more)."""
+    return next((i for i, (pattern, _) in enumerate(HEADER_LEXICON, start=1) if pattern.search(line)), len(HEADER_LEXICON) + 1)
+
+
 def header_line_words(lines: list[str]) -> list[set[str]]:
     """The words each header line answers to (besides its own): 'The meeting rose at 5.55 p.m.' -> finish, end..."""
     found, in_contents = [], False
@@ -70,6 +75,9 @@ def header_line_words(lines: list[str]) -> list[set[str]]:
         in_contents = in_contents or line.strip() == "Contents"
         found.append(set(stems(extra)))
     return found
+
+
+TOPIC_SHARE = 0.25
 
 
 def has_type(sentence: str, kind: str) -> bool:
@@ -90,6 +98,7 @@ class Weights:
     rank: float = 0.05
     speaker: float = 0.20
     named: float = 0.15
+    header_line: float = 0.15
     answer_type: float = 0.10
     is_question: float = -0.10
 
@@ -109,6 +118,7 @@ class Evidence:
     by_speaker: bool  # the passage's speaker is one the question names
     named: float  # share of the question's named constraints that the passage mentions
     typed: bool  # the sentence holds the kind of thing asked for
+    header_line: int = 0  # for a header line of the kind the part asks about ('rose at': 'finish'), its kind + 1
     context_stems: frozenset = frozenset()  # the stems of the passage's context (shared by its sentences)
     score: float = 0.0
 
@@ -174,12 +184,21 @@ class Gatherer:
             return 1.0
         return sum(self.mentions(passage, kind, value) for kind, value in constraints) / len(constraints)
 
+    def focus_stems(self, focus: str) -> dict[str, float]:
+        """A part's words weighted by rarity; words in a quarter of all passages ('Committee', 'migrants') are the
+        corpus's topic and tell one sentence from another no better than chance."""
+        weighted = self.knowledge.weighted_stems(focus)
+        limit = TOPIC_SHARE * len(self.knowledge.passages)
+        # a word no passage uses can match no sentence: the judge weighs it ('unknown'), the scores here do not
+        kept = {s: w for s, w in weighted.items() if 0 < self.knowledge.stem_df.get(s, 0) <= limit}
+        return kept or weighted
+
     def gather(self, reading: Reading, hits: list[Hit], part_vectors: np.ndarray) -> list[list[Evidence]]:
         """For each part, every sentence of the hits scored against it, best first."""
         passages = [h.passage for h in hits]
         self.sentences.of(passages)
         speakers = {(s.doc_id, s.name, s.affiliation) for s in reading.speakers}
-        focus = [self.knowledge.weighted_stems(p.focus) for p in reading.parts]
+        focus = [self.focus_stems(p.focus) for p in reading.parts]
         found: list[list[Evidence]] = [[] for _ in reading.parts]
         for hit in hits:
             p = hit.passage
@@ -189,9 +208,9 @@ class Gatherer:
             named = self.named_share(p, reading)
             # the speaker's own name in a sentence is no evidence that the sentence answers: it counts once, above
             own = set(stems(" ".join(filter(None, [p.speaker, p.affiliation, self.knowledge.chair_of(p)]))))
-            context_stems = frozenset(stems(self.context(p)))
             spans = self.sentences.spans[p.id]
             line_words = header_line_words([p.text[a:b] for a, b in spans]) if p.kind == "header" else None
+            context_stems = frozenset(stems(self.context(p))).union(*(line_words or []))
             for i, (start, end) in enumerate(spans):
                 sentence = p.text[start:end]
                 sentence_stems = set(stems(sentence)) | (line_words[i] if line_words else set())
@@ -209,6 +228,7 @@ class Gatherer:
                         by_speaker=by_speaker,
                         named=named,
                         typed=has_type(sentence, part.answer_type),
+                        header_line=line_kind(sentence) if line_words and line_words[i] & wanted.keys() else 0,
                         context_stems=context_stems,
                     )
                     evidence.score = self.score(evidence, sentence)
@@ -226,6 +246,7 @@ class Gatherer:
             + w.speaker * e.by_speaker
             + w.named * e.named
             + w.answer_type * e.typed
+            + w.header_line * bool(e.header_line)
             + w.is_question * sentence.rstrip().endswith("?")
         )
 

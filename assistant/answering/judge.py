@@ -13,12 +13,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.answering.gather import Evidence
-from assistant.answering.knowledge import Knowledge
+from assistant.answering.knowledge import Knowledge, close_spelling, states_in
 from assistant.answering.read import Reading
 from assistant.retrieval import Hit
-from assistant.text import stems
+from assistant.text import fold, stems, words
 
 MODEL_FILE = Path(__file__).with_name("judge.json")
+GENERIC_SPEAKER_WORDS = frozenset(
+    "the a an of for from at in on to and representative representatives delegation delegations delegate government "
+    "speaker spokesperson member person people country state mr ms mrs dr".split()
+)
 TOP_PASSAGES = 5  # passages whose evidence the features read
 
 
@@ -34,6 +38,7 @@ class Features:
     named_met: float  # share of the question's named constraints met by the best evidence passage (1 with none)
     named_any: float  # 1 when the question names something an answer must mention
     speaker_met: float  # when it names a speaker or person: 1 if a top passage is theirs (1 when it names none)
+    subject_spoke: float  # when it asks what someone said: 1 if a top passage's speaker is them (1 when it does not)
     unknown: float  # IDF share of the question's words the corpus never uses
     unheld: float  # 1 when it names a meeting, session or symbol the corpus does not hold
     typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
@@ -74,6 +79,7 @@ def features(reading: Reading, part: int, evidence: list[Evidence], hits: list[H
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
         named_any=float(named),
         speaker_met=speaker_met(reading, top),
+        subject_spoke=subject_spoke(reading, top, knowledge),
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
@@ -98,7 +104,7 @@ class Judge:
     def load(cls, path: Path = MODEL_FILE) -> Judge:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data["features"] != FEATURE_NAMES:
-            raise ValueError(f"{path.name} was fitted on other features; refit it: python eval/fit_judge.py")
+            raise ValueError(f"{path.name} was fitted on other features; refit it: python eval/crossval.py --write")
         return cls(data["coefficients"], data["intercept"], data["threshold"], data["mean"], data["scale"])
 
     @classmethod
@@ -120,6 +126,25 @@ def speaker_met(reading: Reading, top: list[Evidence]) -> float:
     if not reading.speakers and not reading.persons:
         return 1.0
     return float(any(e.by_speaker for e in top[:10]))
+
+
+def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> float:
+    """'What did the delegation of Jamaica say?' needs a passage whose speaker is Jamaica's: a State, a name or an
+    organization's distinctive words in the speaker line, spelling-tolerant."""
+    if not reading.subject:
+        return 1.0
+    wanted_states = set(states_in(reading.subject))
+    wanted = {fold(w) for w in words(reading.subject) if not knowledge.is_common(w)} - GENERIC_SPEAKER_WORDS
+    for e in top[:10]:
+        p = e.passage
+        line = " ".join(filter(None, [p.speaker, p.affiliation, knowledge.chair_of(p)]))
+        if not line:
+            continue
+        if wanted_states & set(states_in(line)):
+            return 1.0
+        if any(close_spelling(w, v) for w in wanted for v in (fold(x) for x in words(line))):
+            return 1.0
+    return 0.0
 
 
 def unknown_words(reading: Reading, knowledge: Knowledge) -> list[str]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.answering.knowledge import Knowledge, Speaker, session_key, states_in
-from assistant.text import STOPWORDS, fold, words
+from assistant.text import MONTHS, STOPWORDS, fold, words
 
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
@@ -87,6 +87,18 @@ SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessi
 SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
 NUMBERED_REF = re.compile(r"\b(?:No\.|number)\s?(\d+)|\b(\d{1,3}/\d{1,4})\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+# Who a question says spoke: 'What did the delegation of Jamaica say ...', 'according to the IOM', 'How did X respond'
+SUBJECT = re.compile(
+    r"\bwhat did (?P<a>.+?) (?:say|tell|state|argue|recommend|suggest|propose|ask|stress|emphasi[sz]e|note|mention"
+    r"|describe|report|explain|request|urge|call for|highlight|respond|reply|announce|express|warn|raise|present)\b"
+    r"|\baccording to (?P<b>[^,?]+)|\bhow did (?P<c>.+?) (?:respond|reply|answer|react)\b"
+    r"|\b(?P<d>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:position|view|statement|response|stance)\b",
+    re.I,
+)
+RECORD_ITSELF = frozenset(
+    "committee committees convention compact comment note record records document recommendation meeting session "
+    "chair chairperson members member he she they it its their him her".split()
+)
 FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|what about|how about|then|so|but)\b|\b(?:he|she|they|him|her|them|his|its|their|it|that|this"
     r"|those|these|there|same|former|latter)\b",
@@ -119,6 +131,7 @@ class Reading:
     years: list[str] = field(default_factory=list)
     numbered: list[str] = field(default_factory=list)  # numbered instruments: 'No. 5', '73/195'
     expansions: list[str] = field(default_factory=list)  # acronyms spelt out: 'IOM' -> 'International ...'
+    subject: str | None = None  # who the question says spoke ('the delegation of Jamaica'), unless the record itself
 
     @property
     def wants_list(self) -> bool:
@@ -146,6 +159,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     reading.years = list(dict.fromkeys(YEAR.findall(question)))
     reading.numbered = [a or b for a, b in NUMBERED_REF.findall(question)]
     reading.names = [n for n in proper_names(content, reading) if not knowledge.is_common(n)]
+    reading.subject = speaking_subject(question)
     reading.expansions = [
         knowledge.acronyms[w] for w in words(question) if w.isupper() and len(w) >= 2 and w in knowledge.acronyms
     ]
@@ -185,6 +199,7 @@ def strip_records(question: str) -> str:
     """The question without the records it names: those become a filter, not words to match."""
     text = MEETING_REF.sub(" ", question)
     text = SYMBOL_REF.sub(" ", text)
+    text = SESSION_REF.sub(lambda m: " " if session_key(m.group(1)) else m.group(), text)
     return " ".join(text.split()) or question
 
 
@@ -223,11 +238,24 @@ def proper_names(text: str, reading: Reading) -> list[str]:
             continue
         if folded in {"mr", "ms", "mrs", "dr", "chair", "committee", "convention", "i"} or states_in(token):
             continue
+        if token in MONTHS:  # a time, not a name
+            continue
         names.append(token)
     return list(dict.fromkeys(names))
 
 
-def is_follow_up(question: str, reading: Reading) -> bool:
-    """A question that points back ('And what did Mexico say?', 'When was that?') or names nothing of its own."""
+def speaking_subject(question: str) -> str | None:
+    """Who a question asks to have spoken, when it names someone other than the Committee or its records."""
+    match = SUBJECT.search(question)
+    if not match:
+        return None
+    who = next(g for g in match.groups() if g)
+    tokens = {fold(w) for w in words(who)}
+    return None if not tokens or tokens & RECORD_ITSELF or tokens <= STOPWORDS else who
+
+
+def is_follow_up(reading: Reading) -> bool:
+    """After an earlier turn: a question that points back ('And what did Mexico say?', 'When was that?') or names
+    nothing of its own ('Which country was the latest to join?')."""
     named = reading.documents or reading.speakers or reading.names or reading.states or reading.persons
-    return bool(FOLLOW_UP.search(question)) or not named and len(content_words(question)) <= 2
+    return bool(FOLLOW_UP.search(reading.question)) or not (named or reading.years or reading.numbered)
