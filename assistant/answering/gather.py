@@ -77,9 +77,6 @@ def header_line_words(lines: list[str]) -> list[set[str]]:
     return found
 
 
-TOPIC_SHARE = 0.25
-
-
 def has_type(sentence: str, kind: str) -> bool:
     if kind == "state":
         return bool(states_in(sentence))
@@ -185,13 +182,10 @@ class Gatherer:
         return sum(self.mentions(passage, kind, value) for kind, value in constraints) / len(constraints)
 
     def focus_stems(self, focus: str) -> dict[str, float]:
-        """A part's words weighted by rarity; words in a quarter of all passages ('Committee', 'migrants') are the
-        corpus's topic and tell one sentence from another no better than chance."""
+        """A part's words weighted by rarity. A word no passage uses can match no sentence: the judge weighs it
+        ('unknown'), the scores here do not."""
         weighted = self.knowledge.weighted_stems(focus)
-        limit = TOPIC_SHARE * len(self.knowledge.passages)
-        # a word no passage uses can match no sentence: the judge weighs it ('unknown'), the scores here do not
-        kept = {s: w for s, w in weighted.items() if 0 < self.knowledge.stem_df.get(s, 0) <= limit}
-        return kept or weighted
+        return {s: w for s, w in weighted.items() if s in self.knowledge.stem_df} or weighted
 
     def gather(self, reading: Reading, hits: list[Hit], part_vectors: np.ndarray) -> list[list[Evidence]]:
         """For each part, every sentence of the hits scored against it, best first."""
