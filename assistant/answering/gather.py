@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answering.knowledge import Knowledge, close_spelling, is_chair, states_in
+from assistant.answering.knowledge import AGENDA_WORDS, HEADER_LEXICON, Knowledge, close_spelling, is_chair, states_in
 from assistant.answering.read import Part, Reading
 from assistant.passages import Passage
 from assistant.retrieval import Hit
@@ -39,23 +39,6 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
     "document": re.compile(r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"),
     "place": re.compile(r"\b(?:Held at|Palais|Geneva|New York|in [A-Z][a-z]+)\b"),
 }
-
-
-# A record's header is read line by line; each kind of line is named by the words users ask it with. This is what
-# any UN summary record's header holds (chair, place and date, opening and closing times, issue date, language,
-# agenda), not a list of questions.
-HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"^Chair(?:person|man|woman)?:", re.I), "chair chaired chairperson presided preside head led"),
-    (re.compile(r"^Held at\b", re.I), "held where place venue location building city date day when took place"),
-    (re.compile(r"called to order|\bbegan at\b|\bopened at\b", re.I), "start started begin began open opened time"),
-    (re.compile(r"\brose at\b|\badjourned\b|\bclosed at\b", re.I), "end ended finish finished close closed rise time"),
-    (re.compile(r"^Distr\.|^Issued:|^\d{1,2} [A-Z][a-z]+ \d{4}$"), "issued issue published distributed date"),
-    (re.compile(r"^Original:", re.I), "language original originally written"),
-    (re.compile(r"\bsession$", re.I), "session"),
-    (re.compile(r"^Summary record|^Symbol:", re.I), "title symbol record"),
-    (re.compile(r"^No summary records? (?:was|were)", re.I), "record prepared issued closed private"),
-]
-AGENDA_WORDS = "agenda items item topics contents discussed"
 
 
 def line_kind(line: str) -> int:

@@ -24,6 +24,27 @@ COMMON_SHARE = 0.05
 TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
 
 
+# A record's header is read line by line; each kind of line is named by the words users ask it with. This is what
+# any UN summary record's header holds (chair, place and date, opening and closing times, issue date, language,
+# agenda), not a list of questions.
+HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^Chair(?:person|man|woman)?:", re.I), "chair chaired chairperson presided preside head led"),
+    (re.compile(r"^Held at\b", re.I), "held where place venue location building city day took"),
+    (re.compile(r"called to order|\bbegan at\b|\bopened at\b", re.I), "start started begin began open opened"),
+    (re.compile(r"\brose at\b|\badjourned\b|\bclosed at\b", re.I), "end ended finish finished close closed rise"),
+    (re.compile(r"^Distr\.|^Issued:|^\d{1,2} [A-Z][a-z]+ \d{4}$"), "issued issue published distributed"),
+    (re.compile(r"^Original:", re.I), "language original originally written"),
+    (re.compile(r"\bsession$", re.I), "session"),
+    (re.compile(r"^Summary record|^Symbol:", re.I), "title symbol record"),
+    (re.compile(r"^No summary records? (?:was|were)", re.I), "record prepared issued closed private"),
+]
+AGENDA_WORDS = "agenda items item topics contents discussed"
+
+
+
+HEADER_VOCABULARY = " ".join([*(w for _, w in HEADER_LEXICON), AGENDA_WORDS])
+
+
 @cache
 def state_aliases() -> dict[str, str]:
     """Every name of a State, folded -> the State's short name ('united states of america' -> 'United States')."""
@@ -129,7 +150,8 @@ class Knowledge:
         chairs: dict[str, str] = {}
         names: dict[str, str] = {}
         for p in passages:
-            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title]))
+            lexicon = HEADER_VOCABULARY if p.kind == "header" else None  # what header lines answer to
+            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title, lexicon]))
             vocabulary.update(fold(w) for w in words(context))
             stem_df.update(set(stems(context)))
             for phrase in re.findall(r"[A-Z][\w\-]*(?:[ ]+(?:(?:of|for|on|the|and|in|against|to)[ ]+){0,2}[A-Z][\w\-]*)+", context):
