@@ -332,7 +332,7 @@ class NumberedReader:
                 self.notes.append(text)
             elif self.in_header and not self.opens_body(text):
                 self.header_line = self.header_line if self.header else lineno
-                self.header.append(text)
+                self.header.append(normal_symbol(text) if SYMBOL_LINE.match(text) else text)
             else:
                 self.in_header = False
                 self.read_body_line(lineno, raw, text)
