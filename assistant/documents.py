@@ -179,7 +179,9 @@ def load_manifest(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
             documents.append(document_from_entry(entry, corpus_dir, f"entry {number}"))
         except ManifestError as err:
             problems.append(Problem(str(manifest_path), None, str(err)))
-    named = {d.source for d in documents} | {e.get("file") for e in entries if isinstance(e, dict)}
+    named = {d.source for d in documents} | {
+        e["file"] for e in entries if isinstance(e, dict) and isinstance(e.get("file"), str)
+    }
     for path in sorted(corpus_dir.iterdir()):
         if path.name == MANIFEST_NAME or path.name in named or path.name.startswith("."):
             continue
@@ -242,7 +244,7 @@ def document_from_entry(entry: object, corpus_dir: Path, name: str = "entry") ->
 def check_file_inside(file: str, corpus_dir: Path, label: str) -> None:
     """A manifest names files inside its own folder only: no absolute paths, no way out with '..' or a link."""
     path = Path(file)
-    if not file.strip() or path.is_absolute() or ".." in path.parts:
+    if not file.strip() or "\x00" in file or path.is_absolute() or ".." in path.parts:
         raise ManifestError(f'{label}: field "file" must be a path inside {corpus_dir}, not {file!r}')
     if not (corpus_dir / path).resolve().is_relative_to(corpus_dir.resolve()):
         raise ManifestError(f'{label}: field "file" {file!r} leads outside {corpus_dir} (through a link)')

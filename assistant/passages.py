@@ -371,6 +371,7 @@ class NumberedReader:
         match = NUMBERED.match(text) if self.numbered and not heading else None
         if heading:
             self.add_heading(heading)
+            self.after_items = False
         elif match:
             self.blocks.append(Block(lineno, raw, match.group(2), int(match.group(1)), self.section))
             self.after_items = False
@@ -391,6 +392,7 @@ class NumberedReader:
         elif is_heading(text) and not (self.speakers and find_speaker(raw, text)):
             level = self.headings[-1].level if self.headings else 1
             self.add_heading(Heading(level, text))
+            self.after_items = False
         elif self.numbered and self.blocks:
             message = f"unnumbered text joined to paragraph {self.blocks[-1].number}"
             self.problems.append(Problem(self.doc.source, lineno, message, "warning"))

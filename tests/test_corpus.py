@@ -327,6 +327,8 @@ def test_duplicate_ids_are_errors_naming_both_entries(tmp_path: Path) -> None:
         ([{**SR590, "id": "../../etc"}], ['field "id"', "may hold only"]),
         ([SR590, "CMW-C-SR.590.md"], ["entry 2 must be an object"]),
         ([SR590, {"symbol": "X/1"}], ['entry 2 has no "file"']),
+        ([SR590, {"file": ["a.txt"]}], ['entry 2: field "file" must be a str', "list"]),
+        ([SR590, {"file": "a\x00.txt"}], ['field "file" must be a path inside']),
         (5, ['"documents" must be a list', "not int"]),
         ({"file": "CMW-C-SR.590.md"}, ['"documents" must be a list', "not dict"]),
     ],
@@ -385,3 +387,28 @@ def test_a_build_over_a_corpus_with_errors_keeps_the_previous_index(settings, tm
         assert (index_dir / MANIFEST).read_text() == before
     kept = settings.model_copy(update={"index_dir": index_dir})
     assert len(load_index(kept, load_corpus(CORPUS_DIR)).passages) == len(load_corpus(CORPUS_DIR).passages)
+
+
+MANIFEST_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["file", "id", "kind", "symbol", "meeting", "date", "documents"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(MANIFEST_VALUES, st.booleans())
+def test_any_manifest_gives_problems_never_an_exception(value: object, wrapped: bool) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"documents": value} if wrapped else value))
+        corpus = load_corpus(folder)
+        assert all(p.text for p in corpus.passages)
