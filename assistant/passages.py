@@ -325,7 +325,7 @@ class NumberedReader:
                 continue
             if lineno in contents:
                 self.drop("table of contents")
-            elif is_furniture(text) or (self.doc.symbol and not self.in_header and self.is_symbol(text)):
+            elif is_furniture(text) or (not self.in_header and self.is_symbol(text)):
                 self.drop("page furniture")
             elif PROCEDURAL.match(text):
                 self.in_header = False
@@ -338,7 +338,11 @@ class NumberedReader:
                 self.read_body_line(lineno, raw, text)
 
     def is_symbol(self, text: str) -> bool:
-        return bool(SYMBOL_LINE.match(text)) and normal_symbol(text) == normal_symbol(self.doc.symbol or "")
+        """The document's own symbol, repeated at the top of each page; known from the manifest or the header."""
+        if not SYMBOL_LINE.match(text):
+            return False
+        known = self.doc.symbol or next((t for t in self.header if SYMBOL_LINE.match(t)), "")
+        return normal_symbol(text) == normal_symbol(known)
 
     def opens_body(self, text: str) -> bool:
         return bool((self.numbered and paragraph_start(text)) or self.structural_heading(text))

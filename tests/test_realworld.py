@@ -176,6 +176,23 @@ def test_footnote_lines_become_footnote_passages_linked_to_their_caller() -> Non
     assert note.label == "CED/C/GC/1, fn. 1"
 
 
+def test_page_furniture_is_dropped_and_a_page_broken_paragraph_rejoined() -> None:
+    """As a PDF conversion prints it: a job number, a page number and the symbol at the next page's top."""
+    text = (REALWORLD / "CED_C_GC_1.txt").read_text(encoding="utf-8")
+    cut = "which may arise from their personal characteristics"
+    assert cut in text
+    text = text.replace(
+        cut, "which may arise\nGE.23-20845  (E)    011123    021123\n2\nCED/C/GC/1\nfrom their personal characteristics"
+    )
+    doc = Document(id="ced", source="ced.txt")  # nothing but a file: the kind and symbol come from the text
+    passages, problems = parse_document(text, doc)
+    assert [str(p) for p in problems] == [] and doc.symbol == "CED/C/GC/1" and doc.kind == "general_comment"
+    assert [p.number for p in passages if p.kind == "paragraph"] == list(range(1, 57))
+    para2 = next(p for p in passages if p.paragraph == "2").text
+    assert "which may arise from their personal characteristics" in para2
+    assert doc.dropped == {"page furniture": 3}
+
+
 def test_a_record_numbered_without_spaces_gives_printed_numbers_and_clean_text(tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
     folder.mkdir()
