@@ -141,7 +141,9 @@ def build(
             "Fix them (`assistant paragraphs --check`), or build from what loaded with `assistant build --allow-errors`"
         )
     if not loaded.passages:
-        fail(f"no passages in {settings.corpus_dir}; add documents (see README, 'Adding a general comment or a record')")
+        fail(
+            f"no passages in {settings.corpus_dir}; add documents (see README, 'Adding a general comment or a record')"
+        )
     try:
         report = build_index(loaded, settings, force=force, progress=True)
     except (ModelNotAvailable, IndexNotReady) as err:

@@ -1,4 +1,4 @@
-"""The corpus: every document of the corpus folder read, parsed and checked, one bad file never stopping the rest."""
+"""The corpus: every document of the corpus folders read, parsed and checked, one bad file never stopping the rest."""
 
 from __future__ import annotations
 

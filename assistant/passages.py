@@ -1,10 +1,12 @@
 """Passages: split a document's text into citable paragraphs, each exactly once.
 
-Summary records carry printed paragraph numbers ("24."), speakers ("Mr. Flynn (Global Detention
-Project) said"), agenda-item headings and a header page. Other documents (the concept note) have
-numbered sections and footnotes instead; their labels come from that structure ("sect. 2,
-para. 3", "fn. 1"), never invented paragraph numbers. Text stays verbatim apart from layout:
-markdown marks, page furniture and layout whitespace go; words and punctuation stay.
+Summary records and general comments carry printed paragraph numbers ("24." or "24.Text"); records also
+speakers ("Mr. Flynn (Global Detention Project) said") and agenda-item headings, general comments headings
+at levels "I.", "A.", "1."; both may open with a header block, and a table of contents that is not content.
+One reader (`NumberedReader`) reads them all. Other documents (the concept note) have numbered sections and
+footnotes instead; their labels come from that structure ("sect. 2, para. 3", "fn. 1"), never invented
+paragraph numbers. Text stays verbatim apart from layout: markdown marks, page furniture and layout
+whitespace go; words and punctuation stay.
 """
 
 from __future__ import annotations

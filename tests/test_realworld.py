@@ -8,6 +8,7 @@ CEDAW/C/GC/38 a table of contents). They are read from ../shared/realworld, neve
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -221,9 +222,12 @@ def test_check_reports_what_each_document_yielded() -> None:
 
 
 def test_several_folders_in_one_setting() -> None:
-    settings = Settings(corpus_dir=f"{CORPUS_DIR}:{REALWORLD}")
-    assert settings.corpus_dirs == [CORPUS_DIR, REALWORLD]
+    joined = f"{CORPUS_DIR}{os.pathsep}{REALWORLD}"
+    assert Settings(corpus_dir=joined).corpus_dirs == [CORPUS_DIR, REALWORLD]
     assert Settings(corpus_dir=CORPUS_DIR).corpus_dirs == [CORPUS_DIR]
+    for args, env in [(["--corpus", joined], {}), ([], {"ASSISTANT_CORPUS_DIR": joined})]:
+        result = CliRunner().invoke(app, ["paragraphs", "--check", *args], env=env)
+        assert result.exit_code == 0 and "14 documents" in result.output, result.output
 
 
 # ---- the service over the real-world documents alone: no summary records, no sessions ----
