@@ -6,6 +6,7 @@ Plain text for people, `--json` for scripts; errors are one clear line on stderr
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,12 @@ app = typer.Typer(
     help="Ask the UN Committee on Migrant Workers' records; every answer quotes and cites symbol and paragraph.",
 )
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder [env ASSISTANT_CORPUS_DIR].")]
+CorpusOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--corpus", help=f"Corpus folder; repeatable, or joined by '{os.pathsep}' [env ASSISTANT_CORPUS_DIR]."
+    ),
+]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder [env ASSISTANT_INDEX_DIR].")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Embedding model name or path [env ASSISTANT_MODEL].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -32,6 +38,8 @@ def make_settings(**overrides: Any) -> Settings:
     """Environment and defaults, then whatever the command line set."""
     names = {"corpus": "corpus_dir", "index": "index_dir"}
     values = {names.get(k, k): v for k, v in overrides.items() if v is not None}
+    if "corpus_dir" in values:  # --corpus a --corpus b: one setting, folders joined as in the environment variable
+        values["corpus_dir"] = Path(os.pathsep.join(str(folder) for folder in values["corpus_dir"]))
     try:
         return Settings(**values)
     except ValueError as err:
@@ -73,15 +81,17 @@ def paragraphs(
     corpus: CorpusOpt = None,
 ) -> None:
     """List every passage of the corpus with its citation (one JSON object per line with --json)."""
-    from assistant.corpus import load_corpus
+    from assistant.corpus import load_corpus, structure_report
     from assistant.documents import DocumentError
 
     settings = make_settings(corpus=corpus)
     try:
-        loaded = load_corpus(settings.corpus_dir)
+        loaded = load_corpus(settings.corpus_dirs)
     except DocumentError as err:
         fail(str(err))
     if check:
+        for line in structure_report(loaded):
+            typer.echo(line)
         for problem in loaded.problems:
             typer.echo(str(problem), err=True)
         errors = sum(p.severity == "error" for p in loaded.problems)
@@ -104,6 +114,9 @@ def paragraphs(
 @app.command()
 def build(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the index is up to date.")] = False,
+    allow_errors: Annotated[
+        bool, typer.Option("--allow-errors", help="Build from the documents that loaded even when others have errors.")
+    ] = False,
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
     model: ModelOpt = None,
@@ -116,13 +129,21 @@ def build(
 
     settings = make_settings(corpus=corpus, index=index, model=model)
     try:
-        loaded = load_corpus(settings.corpus_dir)
+        loaded = load_corpus(settings.corpus_dirs)
     except DocumentError as err:
         fail(str(err))
     for problem in loaded.problems:
         typer.echo(str(problem), err=True)
+    errors = sum(p.severity == "error" for p in loaded.problems)
+    if errors and not allow_errors:
+        fail(
+            f"the corpus has {errors} error(s) (above); the index in {settings.index_dir} is kept as it was. "
+            "Fix them (`assistant paragraphs --check`), or build from what loaded with `assistant build --allow-errors`"
+        )
     if not loaded.passages:
-        fail(f"no passages in {settings.corpus_dir}; add documents (see README, 'Adding a document')")
+        fail(
+            f"no passages in {settings.corpus_dir}; add documents (see README, 'Adding a general comment or a record')"
+        )
     try:
         report = build_index(loaded, settings, force=force, progress=True)
     except (ModelNotAvailable, IndexNotReady) as err:
@@ -236,7 +257,7 @@ def evaluate(
     if check:
         from assistant.corpus import load_corpus
 
-        problems = evaluation.check_gold(load_corpus(settings.corpus_dir), questions)
+        problems = evaluation.check_gold(load_corpus(settings.corpus_dirs), questions)
         for problem in problems:
             typer.echo(problem, err=True)
         typer.echo(f"{len(questions)} questions, {len(problems)} problems")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
+KINDS = ("summary_record", "general_comment", "concept_note", "document")
 
 
 class DocumentError(Exception):
@@ -38,8 +40,8 @@ class Document:
     """One record or document, with the metadata a citation needs."""
 
     id: str  # URL-safe stable id, e.g. "CMW-C-SR.506"
-    source: str  # file name inside the corpus folder
-    kind: str = "document"  # summary_record | concept_note | document
+    source: str  # file name inside its corpus folder
+    kind: str = "document"  # one of KINDS
     symbol: str | None = None  # UN document symbol, e.g. "CMW/C/SR.506"
     title: str = ""
     body: str | None = None
@@ -53,6 +55,8 @@ class Document:
     description: str | None = None
     header_missing: bool = False
     extra: dict = field(default_factory=dict)
+    folder: Path | None = field(default=None, repr=False, compare=False)  # the corpus folder the file is in
+    dropped: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # lines the parser left out
 
     @property
     def cite_as(self) -> str:
@@ -138,43 +142,123 @@ def read_text(path: Path) -> str:
     return text
 
 
-# ---- metadata ----
+# ---- metadata: the manifest of each corpus folder, checked entry by entry ----
+
+# The type each manifest field must have; None is allowed for every field but `file`.
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "file": str,
+    "id": str,
+    "symbol": str,
+    "kind": str,
+    "title": str,
+    "body": str,
+    "session": str,
+    "meeting": int,
+    "date": str,
+    "place": str,
+    "chair": str,
+    "issued": str,
+    "original_language": str,
+    "description": str,
+    "header_missing": bool,
+}
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")  # ids go into URLs and index files
+
+
+class ManifestError(ValueError):
+    """One manifest entry that cannot be used; the message names the entry and the field."""
 
 
 def load_manifest(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
-    """Documents named by corpus/manifest.json, and any file in the folder it does not name."""
-    problems: list[Problem] = []
-    entries: list[dict] = []
+    """Documents named by the folder's manifest.json, and any file in the folder it does not name."""
     manifest_path = corpus_dir / MANIFEST_NAME
-    if manifest_path.exists():
+    entries, problems = read_manifest_entries(manifest_path)
+    documents: list[Document] = []
+    for number, entry in enumerate(entries, start=1):
         try:
-            entries = json.loads(manifest_path.read_text(encoding="utf-8"))["documents"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            problems.append(Problem(MANIFEST_NAME, None, f"unreadable manifest ({err}); fix the JSON"))
-    documents = []
-    for entry in entries:
-        if not isinstance(entry, dict) or "file" not in entry:
-            problems.append(Problem(MANIFEST_NAME, None, f"entry without a 'file': {entry!r}"))
-            continue
-        documents.append(document_from_entry(entry))
-    named = {d.source for d in documents}
-    for path in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
+            documents.append(document_from_entry(entry, corpus_dir, f"entry {number}"))
+        except ManifestError as err:
+            problems.append(Problem(str(manifest_path), None, str(err)))
+    named = {d.source for d in documents} | {
+        e["file"] for e in entries if isinstance(e, dict) and isinstance(e.get("file"), str)
+    }
+    for path in sorted(corpus_dir.iterdir()):
         if path.name == MANIFEST_NAME or path.name in named or path.name.startswith("."):
             continue
-        if path.suffix.lower() in READERS:
-            problems.append(
-                Problem(path.name, None, f"not in {MANIFEST_NAME}; loaded with metadata read from its text", "warning")
-            )
-            documents.append(Document(id=slug(path.stem), source=path.name))
+        if path.suffix.lower() not in READERS or path.stem.upper() == "README":  # a folder's README describes it
+            continue
+        if not path.is_file():
+            problems.append(Problem(path.name, None, f"not a regular file ({file_type(path)}); skipped", "warning"))
+            continue
+        problems.append(
+            Problem(path.name, None, f"not in {MANIFEST_NAME}; loaded with metadata read from its text", "warning")
+        )
+        documents.append(Document(id=slug(path.stem), source=path.name, folder=corpus_dir))
     return documents, problems
 
 
-def document_from_entry(entry: dict) -> Document:
-    known = {f for f in Document.__dataclass_fields__ if f not in ("extra", "source")}
-    values = {k: v for k, v in entry.items() if k in known}
-    extra = {k: v for k, v in entry.items() if k not in known and k != "file"}
+def read_manifest_entries(manifest_path: Path) -> tuple[list, list[Problem]]:
+    """The manifest's list of entries; a manifest that cannot be read is one error and no entries."""
+    where = str(manifest_path)
+    if not manifest_path.exists():
+        return [], []
+    if not manifest_path.is_file():
+        return [], [Problem(where, None, f"is not a regular file ({file_type(manifest_path)}); replace it with JSON")]
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return [], [Problem(where, None, f"unreadable manifest ({err}); fix the JSON")]
+    if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
+        found = type(data.get("documents")).__name__ if isinstance(data, dict) else type(data).__name__
+        message = f'field "documents" must be a list of entries, not {found}; write {{"documents": [{{"file": ...}}]}}'
+        return [], [Problem(where, None, message)]
+    return data["documents"], []
+
+
+def document_from_entry(entry: object, corpus_dir: Path, name: str = "entry") -> Document:
+    """A Document from one manifest entry; raises ManifestError naming the entry and the field."""
+    if not isinstance(entry, dict):
+        raise ManifestError(f'{name} must be an object with at least a "file", not {type(entry).__name__}')
+    if "file" not in entry:
+        raise ManifestError(f'{name} has no "file"; name the document\'s file in its corpus folder')
+    label = f"{name} ({entry['file']!r})" if isinstance(entry["file"], str) else name
+    for key, expected in FIELD_TYPES.items():
+        value = entry.get(key)
+        if value is None and key != "file":
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            wanted = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
+            raise ManifestError(f'{label}: field "{key}" must be a {wanted}, not {type(value).__name__} ({value!r})')
+    check_file_inside(entry["file"], corpus_dir, label)
+    if entry.get("kind") is not None and entry["kind"] not in KINDS:
+        raise ManifestError(f'{label}: field "kind" is {entry["kind"]!r}; use one of {", ".join(KINDS)}')
+    if entry.get("id") is not None and not SAFE_ID.match(entry["id"]):
+        raise ManifestError(f'{label}: field "id" {entry["id"]!r} may hold only letters, digits, ".", "_" and "-"')
+    known = {f for f in FIELD_TYPES if f != "file"}
+    values = {k: v for k, v in entry.items() if k in known and v is not None}
+    extra = {k: v for k, v in entry.items() if k not in FIELD_TYPES}
     values.setdefault("id", slug(entry.get("symbol") or Path(entry["file"]).stem))
-    return Document(source=entry["file"], extra=extra, **values)
+    return Document(source=entry["file"], extra=extra, folder=corpus_dir, **values)
+
+
+def check_file_inside(file: str, corpus_dir: Path, label: str) -> None:
+    """A manifest names files inside its own folder only: no absolute paths, no way out with '..' or a link."""
+    path = Path(file)
+    if not file.strip() or "\x00" in file or path.is_absolute() or ".." in path.parts:
+        raise ManifestError(f'{label}: field "file" must be a path inside {corpus_dir}, not {file!r}')
+    if not (corpus_dir / path).resolve().is_relative_to(corpus_dir.resolve()):
+        raise ManifestError(f'{label}: field "file" {file!r} leads outside {corpus_dir} (through a link)')
+
+
+def file_type(path: Path) -> str:
+    """'a folder', 'a FIFO', ...: what a path that is not a regular file is."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "unreadable"
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")]
+    kinds += [(stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def slug(name: str) -> str:

@@ -25,7 +25,7 @@ class Assistant:
     @classmethod
     def open(cls, settings: Settings, judge=None) -> Assistant:
         """Load corpus and index; raises IndexNotReady (with the command to fix it) when the index is stale."""
-        corpus = load_corpus(settings.corpus_dir)
+        corpus = load_corpus(settings.corpus_dirs)
         embedder = Embedder(settings.model)
         index = load_index(settings, corpus, embedder)
         retriever = Retriever(index, embedder)

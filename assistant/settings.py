@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -14,7 +15,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
 
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder with the documents and manifest.json.")
+    corpus_dir: Path = Field(
+        PROJECT_ROOT / "corpus",
+        description=f"Folder with the documents and their manifest.json; several folders separated by '{os.pathsep}'.",
+    )
     index_dir: Path = Field(PROJECT_ROOT / "index", description="Folder where the built index lives.")
     model: str = Field(
         DEFAULT_MODEL,
@@ -32,6 +36,11 @@ class Settings(BaseSettings):
     llm_model: str = Field("default", description="Model name sent to the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="Key for the LLM endpoint; never logged or returned.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back to extractive.")
+
+    @property
+    def corpus_dirs(self) -> list[Path]:
+        """Every corpus folder: 'corpus:../shared/realworld' -> [corpus, ../shared/realworld]."""
+        return [Path(part) for part in str(self.corpus_dir).split(os.pathsep) if part.strip()]
 
 
 def settings_table() -> list[tuple[str, str, str]]:

@@ -160,6 +160,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})
     models = request_models(settings.max_question_chars, names, sessions)
+    # Literal[()] cannot be built: a corpus without sessions (general comments only) takes any session string
+    Session = Literal[tuple(sessions)] if sessions else str  # type: ignore[valid-type]
     AskRequest = models.ask
     templates = make_templates()
     documents = [document_dict(corpus, d.id) for d in corpus.documents]
@@ -258,7 +260,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         ] = None,  # type: ignore[valid-type]
         speaker: Annotated[str | None, Query(max_length=200, examples=["Mr. Flynn"])] = None,
         affiliation: Annotated[str | None, Query(max_length=200)] = None,
-        session: Annotated[Literal[tuple(sessions)] | None, Query(examples=sessions[:1])] = None,  # type: ignore[valid-type]
+        session: Annotated[Session | None, Query(examples=sessions[:1])] = None,  # type: ignore[valid-type]
         kind: Annotated[list[Literal[KINDS]] | None, Query(description="Passage kinds (repeatable).")] = None,  # type: ignore[valid-type]
         date_from: Annotated[str | None, Query(pattern=ISO_DATE, examples=["2022-01-01"])] = None,
         date_to: Annotated[str | None, Query(pattern=ISO_DATE, examples=["2024-12-31"])] = None,

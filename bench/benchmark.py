@@ -175,7 +175,7 @@ def bench_embedding(batch_size: int = 64, passages: int = 2048) -> dict:
     from assistant.embeddings import Embedder
     from assistant.settings import Settings
 
-    texts = [p.text for p in load_corpus(Settings().corpus_dir).passages]
+    texts = [p.text for p in load_corpus(Settings().corpus_dirs).passages]
     texts = (texts * (passages // len(texts) + 1))[:passages]
     embedder = Embedder(Settings().model)
     embedder.encode(texts[:batch_size], batch_size=batch_size)  # load and warm up

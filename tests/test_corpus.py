@@ -253,3 +253,162 @@ def test_parser_never_crashes_on_arbitrary_text(text: str, kind: str) -> None:
 @given(st.lists(st.sampled_from(["1. **Mr. A** (B) said", "\n", "2.", "**", "\\*", "[1:  x]", "GE.13-1234", "a"])))
 def test_parser_never_crashes_on_record_like_fragments(parts: list[str]) -> None:
     parse_document(" ".join(parts), Document(id="fuzz", source="fuzz.txt", kind="summary_record"))
+
+
+# ---- the manifest: every entry checked; a bad one is a named error, never a traceback, never a silent misread ----
+
+
+def manifest_case(tmp_path: Path, documents: object, extra: dict[str, bytes] | None = None) -> Path:
+    """A corpus folder holding SR.590 and a manifest whose "documents" is the given value."""
+    folder = write_corpus(tmp_path / "corpus", {"CMW-C-SR.590.md": (CORPUS_DIR / "CMW-C-SR.590.md").read_bytes()})
+    write_corpus(folder, extra or {})
+    (folder / "manifest.json").write_text(json.dumps({"documents": documents}), encoding="utf-8")
+    return folder
+
+
+SR590 = {"file": "CMW-C-SR.590.md", "symbol": "CMW/C/SR.590", "kind": "summary_record"}
+
+
+def check_output(folder: Path) -> tuple[int, str]:
+    """`assistant paragraphs --check` in a subprocess: a hang (a FIFO read) would fail the timeout, not the suite."""
+    import subprocess
+    import sys
+
+    from assistant.settings import PROJECT_ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "paragraphs", "--check", "--corpus", str(folder)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_file_outside_the_corpus_folder_is_an_error_naming_the_entry(tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("1. The secret paragraph.\n2. Another secret paragraph.\n3. And a third.\n")
+    entries = [SR590, {"file": "../outside/secret.txt", "symbol": "X/1"}, {"file": str(secret), "symbol": "X/2"}]
+    folder = manifest_case(tmp_path, entries)
+    corpus = load_corpus(folder)
+    messages = [str(p) for p in corpus.problems]
+    assert any("entry 2 ('../outside/secret.txt')" in m and 'field "file"' in m for m in messages), messages
+    assert any("entry 3" in m and 'field "file" must be a path inside' in m for m in messages), messages
+    assert not any("secret" in p.text for p in corpus.passages)
+    assert [d.source for d in corpus.documents] == ["CMW-C-SR.590.md"]
+    (folder / "link.txt").symlink_to(secret)
+    corpus = load_corpus(manifest_case(tmp_path, [SR590, {"file": "link.txt", "symbol": "X/3"}]))
+    assert any("leads outside" in str(p) for p in corpus.problems)
+    assert not any("secret" in p.text for p in corpus.passages)
+
+
+def test_duplicate_ids_are_errors_naming_both_entries(tmp_path: Path) -> None:
+    copy = {"file": "copy.md", "symbol": "CMW/C/SR.590", "kind": "summary_record"}
+    folder = manifest_case(tmp_path, [SR590, copy], {"copy.md": (CORPUS_DIR / "CMW-C-SR.590.md").read_bytes()})
+    corpus = load_corpus(folder)
+    duplicate = [str(p) for p in corpus.problems if "also the id of" in p.message]
+    assert len(duplicate) == 1 and "copy.md" in duplicate[0] and "CMW-C-SR.590.md" in duplicate[0], duplicate
+    assert [d.source for d in corpus.documents] == ["CMW-C-SR.590.md"]
+    # across folders too: the bundled corpus already holds CMW-C-SR.590
+    both = load_corpus([CORPUS_DIR, manifest_case(tmp_path / "second", [SR590])])
+    assert any("'CMW-C-SR.590' is also the id of" in str(p) and str(CORPUS_DIR) in str(p) for p in both.problems)
+    assert len(both.documents) == 5
+
+
+@pytest.mark.parametrize(
+    ("documents", "words"),
+    [
+        ([{**SR590, "id": 506}], ["entry 1", 'field "id" must be a str', "int"]),
+        ([{**SR590, "meeting": "590th"}], ['field "meeting" must be a int', "str"]),
+        ([{**SR590, "kind": "general_commment"}], ['field "kind"', "general_commment", "general_comment"]),
+        ([{**SR590, "id": "../../etc"}], ['field "id"', "may hold only"]),
+        ([SR590, "CMW-C-SR.590.md"], ["entry 2 must be an object"]),
+        ([SR590, {"symbol": "X/1"}], ['entry 2 has no "file"']),
+        ([SR590, {"file": ["a.txt"]}], ['entry 2: field "file" must be a str', "list"]),
+        ([SR590, {"file": "a\x00.txt"}], ['field "file" must be a path inside']),
+        (5, ['"documents" must be a list', "not int"]),
+        ({"file": "CMW-C-SR.590.md"}, ['"documents" must be a list', "not dict"]),
+    ],
+)
+def test_wrong_types_and_unknown_kinds_are_named_errors(tmp_path: Path, documents: object, words: list[str]) -> None:
+    code, output = check_output(manifest_case(tmp_path, documents))
+    assert code == 1, output
+    for word in words:
+        assert word in output, output
+
+
+def test_a_malformed_manifest_is_a_named_error(tmp_path: Path) -> None:
+    folder = manifest_case(tmp_path, [SR590])
+    (folder / "manifest.json").write_text('{"documents": [{"file": "CMW-C-SR.590.md",}]}')
+    code, output = check_output(folder)
+    assert code == 1 and "manifest.json" in output and "fix the JSON" in output, output
+
+
+def test_special_files_are_named_and_never_read(tmp_path: Path) -> None:
+    import os
+
+    folder = manifest_case(tmp_path, [SR590, {"file": "x.txt", "symbol": "X/1"}, {"file": "pipe.txt", "symbol": "X/2"}])
+    (folder / "x.txt").mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    os.mkfifo(folder / "stray.txt")  # not in the manifest either
+    code, output = check_output(folder)
+    assert code == 1, output
+    assert "x.txt: is a folder, not a regular file" in output, output
+    assert "pipe.txt: is a FIFO, not a regular file" in output, output
+    assert "stray.txt: not a regular file (a FIFO); skipped" in output, output
+    assert "1 documents" in output
+
+
+def test_a_build_over_a_corpus_with_errors_keeps_the_previous_index(settings, tmp_path: Path) -> None:
+    """Each manifest case ends in a named error and exit 1; the index is untouched and still loads and serves."""
+    from assistant.index import MANIFEST, load_index
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    before = (index_dir / MANIFEST).read_text()
+    cases = [
+        [SR590, {"file": "../../outside/secret.txt"}],
+        [SR590, {**SR590, "file": "copy.md"}],
+        [{**SR590, "id": 506}],
+        5,
+        [SR590, {"file": "x.txt"}],
+    ]
+    for number, documents in enumerate(cases):
+        folder = manifest_case(tmp_path / f"case{number}", documents, {"copy.md": b"1. A.\n2. B.\n"})
+        (folder / "x.txt").mkdir(exist_ok=True)
+        result = CliRunner().invoke(app, ["build", "--corpus", str(folder), "--index", str(index_dir)])
+        assert result.exit_code == 1, (documents, result.output)
+        assert "the index in" in result.output and "is kept as it was" in result.output, result.output
+        assert "--allow-errors" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert (index_dir / MANIFEST).read_text() == before
+    kept = settings.model_copy(update={"index_dir": index_dir})
+    assert len(load_index(kept, load_corpus(CORPUS_DIR)).passages) == len(load_corpus(CORPUS_DIR).passages)
+
+
+MANIFEST_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["file", "id", "kind", "symbol", "meeting", "date", "documents"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(MANIFEST_VALUES, st.booleans())
+def test_any_manifest_gives_problems_never_an_exception(value: object, wrapped: bool) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"documents": value} if wrapped else value))
+        corpus = load_corpus(folder)
+        assert all(p.text for p in corpus.passages)

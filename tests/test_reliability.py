@@ -188,14 +188,23 @@ def test_a_process_that_exits_during_warm_up_ends_cleanly(settings):
 # ---- a corpus file the manifest names but the folder lacks ----
 
 
-def test_build_names_a_missing_corpus_file_and_indexes_the_others(settings, corpus: Corpus, tmp_path):
+def test_build_names_a_missing_corpus_file_keeps_the_index_and_indexes_the_others_when_allowed(
+    settings, corpus: Corpus, tmp_path
+):
     corpus_dir = tmp_path / "corpus"
     shutil.copytree(settings.corpus_dir, corpus_dir)
     missing = corpus.documents[-1]
     (corpus_dir / missing.source).unlink()
     target = copy_index(settings, tmp_path)  # its embedding cache spares the model most of the work
+    before = (target.index_dir / STORE).read_text()
     env = settings_env(target.model_copy(update={"corpus_dir": corpus_dir}), free_port())
-    result = subprocess.run(cli("build"), env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    refused = subprocess.run(cli("build"), env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1, refused.stderr
+    assert missing.source in refused.stderr and "missing" in refused.stderr, refused.stderr
+    assert "is kept as it was" in refused.stderr and "--allow-errors" in refused.stderr, refused.stderr
+    assert (target.index_dir / STORE).read_text() == before
+    allowed = cli("build", "--allow-errors")
+    result = subprocess.run(allowed, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert missing.source in result.stderr and "missing" in result.stderr, result.stderr
     assert result.stdout.startswith("built"), result.stdout
