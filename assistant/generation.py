@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from assistant.answering.records import Answer, Citation
-from assistant.sentences import sentence_spans
 from assistant.passages import Passage
-from assistant.text import human_date
+from assistant.sentences import sentence_spans
 from assistant.settings import Settings
+from assistant.text import human_date
 
 NO_ANSWER = "NOT IN THE RECORDS"
 SYSTEM_PROMPT = f"""You answer questions about records of the UN Committee on Migrant Workers, using only the \

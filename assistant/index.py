@@ -25,8 +25,9 @@ import numpy as np
 from assistant.corpus import Corpus
 from assistant.documents import Document
 from assistant.embeddings import WINDOW_OVERLAP, Embedder
-from assistant.passages import Passage, human_date
+from assistant.passages import Passage
 from assistant.settings import Settings
+from assistant.text import human_date
 
 FORMAT = 1  # bump when the files or the embedded text change shape: older indexes then ask for a rebuild
 MANIFEST = "manifest.json"

@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from assistant.documents import Document, Problem
+from assistant.text import human_date, iso_date
 
 # ---- the record passed on to embeddings, index and answers ----
 
@@ -513,36 +514,6 @@ HEADER_FIELDS = {
     "original_language": re.compile(r"^Original: ([A-Z][a-z]+)\b", re.M),
     "body": re.compile(r"^((?:Sub)?[Cc]ommittee (?:on|against|for) .+?)(?: [A-Z][a-z]+(?:-[a-z]+)? session)?$", re.M),
 }
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-
-def iso_date(text: str) -> str | None:
-    day, month, year = text.split()
-    if month not in MONTHS:
-        return None
-    return f"{year}-{MONTHS.index(month) + 1:02d}-{int(day):02d}"
-
-
-def human_date(iso: str | None) -> str:
-    """'2013-11-26' -> '26 November 2013', '2013-09' -> 'September 2013', as records print dates."""
-    parts = (iso or "").split("-")
-    if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
-        month = MONTHS[int(parts[1]) - 1]
-        return f"{int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"{month} {parts[0]}"
-    return iso or ""
 
 
 def read_header(header_text: str) -> dict:

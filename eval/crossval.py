@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answering.judge import FEATURE_NAMES, MODEL_FILE, Judge
-from assistant.evaluation import EvalQuestion, answer_metrics, load_questions, QuestionResult, score_answer, git_commit
+from assistant.evaluation import EvalQuestion, QuestionResult, answer_metrics, git_commit, load_questions, score_answer
 from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings
 
@@ -201,9 +201,12 @@ def markdown(report: dict, meta: dict) -> str:
     for name, checks in report["checks"].items():
         for check, tally in sorted(checks.items()):
             lines.append(f"| {name} | {check} | {tally['unanswerable caught']} | {tally['answerable refused']} |")
-    lines += ["", "Questions with a failure, per set: " + "; ".join(
-        f"{name}: {', '.join(m['misses']) or 'none'}" for name, m in report["sets"].items()
-    ), ""]
+    lines += [
+        "",
+        "Questions with a failure, per set: "
+        + "; ".join(f"{name}: {', '.join(m['misses']) or 'none'}" for name, m in report["sets"].items()),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -216,8 +219,10 @@ def check_gate(report: dict, thresholds: dict) -> list[str]:
             if value is None:
                 continue  # a retrieval figure: `assistant eval --gate` checks those
             if (bound == "min" and value < limit) or (bound == "max" and value > limit):
-                failures.append(f"cross-validated {name} = {value:.4f} is {'below' if bound == 'min' else 'above'} "
-                                f"the {bound}imum {limit:.4f}")
+                failures.append(
+                    f"cross-validated {name} = {value:.4f} is {'below' if bound == 'min' else 'above'} "
+                    f"the {bound}imum {limit:.4f}"
+                )
     return failures
 
 
@@ -236,15 +241,22 @@ def main() -> int:
     print(text)
     if args.write:
         final = fit(rows)
-        MODEL_FILE.write_text(json.dumps({
-            "note": "Fitted by eval/crossval.py --write on every question set; see eval/results/crossval-latest.md.",
-            "features": FEATURE_NAMES,
-            "coefficients": [round(c, 5) for c in final.coefficients],
-            "intercept": round(final.intercept, 5),
-            "threshold": round(final.threshold, 3),
-            "mean": [round(v, 5) for v in final.mean],
-            "scale": [round(v, 5) for v in final.scale],
-        }, indent=1) + "\n", encoding="utf-8")
+        MODEL_FILE.write_text(
+            json.dumps(
+                {
+                    "note": "Fitted by eval/crossval.py --write on every question set; see eval/results/crossval-latest.md.",
+                    "features": FEATURE_NAMES,
+                    "coefficients": [round(c, 5) for c in final.coefficients],
+                    "intercept": round(final.intercept, 5),
+                    "threshold": round(final.threshold, 3),
+                    "mean": [round(v, 5) for v in final.mean],
+                    "scale": [round(v, 5) for v in final.scale],
+                },
+                indent=1,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         args.results.mkdir(parents=True, exist_ok=True)
         (args.results / "crossval-latest.md").write_text(text, encoding="utf-8")
         print(f"wrote {MODEL_FILE} and {args.results / 'crossval-latest.md'}")

@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from assistant.answers import ABSTENTION_MODEL
 from sklearn.linear_model import LogisticRegression
 
-from assistant.answers import ABSTENTION_MODEL
 from assistant.evaluation import load_questions
 from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.answering import Answer, QuestionError
-from assistant.sentences import sentence_spans
 from assistant.evaluation import load_questions
+from assistant.sentences import sentence_spans
 from assistant.settings import PROJECT_ROOT
 
 EVAL_SET = load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")

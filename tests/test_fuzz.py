@@ -6,10 +6,9 @@ import json
 
 import pytest
 import schemathesis
+from assistant.answers import Answer, QuestionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from assistant.answers import Answer, QuestionError
 
 # ---- the HTTP API: every operation, every schemathesis phase (examples, coverage, fuzzing; valid and invalid data) ----
 

@@ -88,7 +88,7 @@ class Answerer:
         draft = Draft(question, resolved, reading, hits)
         if hits:
             draft.evidence = self.gatherer.gather(reading, hits, np.asarray(vectors[1:]))
-            draft.features = [features(reading, j, ev, hits, self.knowledge) for j, ev in enumerate(draft.evidence)]
+            draft.features = [features(reading, j, ev, hits, self.knowledge, self.gatherer) for j, ev in enumerate(draft.evidence)]
             draft.probabilities = [self.judge.probability(f) for f in draft.features]
         return draft
 
@@ -222,12 +222,23 @@ class Answerer:
         related = self.related([h for h in draft.hits if h.passage.label not in cited])
         confidence = round(max(p for p, a in zip(draft.probabilities, answered, strict=True) if a), 3)
         return Answer(
-            draft.question, text, False, citations, related, "extractive", None, draft.resolved,
-            direct=direct_line, confidence=confidence, parts=parts if len(parts) > 1 else [],
+            draft.question,
+            text,
+            False,
+            citations,
+            related,
+            "extractive",
+            None,
+            draft.resolved,
+            direct=direct_line,
+            confidence=confidence,
+            parts=parts if len(parts) > 1 else [],
         )
 
     def passage_of(self, cited: Citation):
-        return next((p for p in self.retriever.passages if p.doc_id == cited.doc_id and p.paragraph == cited.paragraph), None)
+        return next(
+            (p for p in self.retriever.passages if p.doc_id == cited.doc_id and p.paragraph == cited.paragraph), None
+        )
 
     def why_not(self, draft: Draft) -> str | None:
         """The strongest reason the evidence falls short, said plainly (for the user; the judge decided)."""

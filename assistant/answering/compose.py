@@ -123,7 +123,9 @@ def grow(lead: Evidence, sentences: dict[int, Evidence]) -> list[Evidence]:
             if same_kind and near.score >= lead.score * HEADER_RATIO:
                 span = sorted([*span, near], key=lambda e: e.index)
         return span
-    longest, ratio = (MAX_SENTENCES_SPEAKER, NEIGHBOUR_RATIO_SPEAKER) if lead.by_speaker else (MAX_SENTENCES, NEIGHBOUR_RATIO)
+    longest, ratio = (
+        (MAX_SENTENCES_SPEAKER, NEIGHBOUR_RATIO_SPEAKER) if lead.by_speaker else (MAX_SENTENCES, NEIGHBOUR_RATIO)
+    )
     while len(span) < longest:
         before, after = sentences.get(span[0].index - 1), sentences.get(span[-1].index + 1)
         words = sum(len(e.text.split()) for e in span)
@@ -177,8 +179,11 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
     passage = quote.passage
     asked = fold(question)
     if kind == "person":
-        if passage.speaker and re.search(r"\b(?:said|say|spoke|speak|rais|propos|suggest|mention|argu|stress|"
-                                         r"recommend|ask|call|express|warn|note|point|highlight)", asked):
+        if passage.speaker and re.search(
+            r"\b(?:said|say|spoke|speak|rais|propos|suggest|mention|argu|stress|"
+            r"recommend|ask|call|express|warn|note|point|highlight)",
+            asked,
+        ):
             return speaker_name(passage, knowledge)
         found = [m.group().strip() for m in PERSON_SPAN.finditer(sentence) if fold(m.group().split()[-1]) not in asked]
         return found[0] if found else speaker_name(passage, knowledge)
@@ -207,8 +212,9 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
     for match in pattern.finditer(sentence):
         span = match.group().strip(" ,;")
         span = span if re.search(r"\b[ap]\.m\.$", span) else span.rstrip(".")
-        if fold(span) in asked or (kind == "number" and DATE_AFTER.match(sentence, match.start())):
-            continue  # the question's own number is not its answer; '21 February' is a date, not a count
+        identifier = re.search(r"\b(?:No|Nos|para|paras|art|arts|article|articles)\.? ?$", sentence[: match.start()])
+        if fold(span) in asked or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
+            continue  # the question's own number is not its answer; '21 February' is a date, 'No. 3' a name
         near = sentence[match.start() : match.end() + 40]
         candidates.append((-len(asked_stems & set(stems(near))), match.start(), span))
     return min(candidates)[2] if candidates else None
@@ -249,7 +255,9 @@ def document_name(passage, documents: dict[str, Document]) -> str:
         return passage.document
     subject = document.title.split(":")[0].strip()
     numbered = re.match(r"(.*?\bNo\. ?\d+)", subject)
-    subject = re.sub(r"\b(?!No\b)[A-Z][a-z]+\b", lambda m: m.group().lower(), numbered.group(1) if numbered else subject)
+    subject = re.sub(
+        r"\b(?!No\b)[A-Z][a-z]+\b", lambda m: m.group().lower(), numbered.group(1) if numbered else subject
+    )
     author = "the Committee's" if (document.body or "").startswith("Committee") else "the"
     kind = document.kind.replace("_", " ")
     name = f"{author} {kind} on {subject}" if subject else f"{author} {kind}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.knowledge import AGENDA_WORDS, HEADER_LEXICON, Knowledge, close_spelling, is_chair, states_in
-from assistant.answering.read import Part, Reading
+from assistant.answering.read import Reading
 from assistant.passages import Passage
 from assistant.retrieval import Hit
 from assistant.text import MONTHS, fold, stems, words
@@ -36,14 +36,18 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
     "time": re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.m\.|\bnoon\b|\bmidnight\b", re.I),
     "person": re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? [A-ZÀ-Ý]|\bChair(?:person)?: "),
     "article": re.compile(r"\barticles? \d+", re.I),
-    "document": re.compile(r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"),
+    "document": re.compile(
+        r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"
+    ),
     "place": re.compile(r"\b(?:Held at|Palais|Geneva|New York|in [A-Z][a-z]+)\b"),
 }
 
 
 def line_kind(line: str) -> int:
     """Which kind of header line this is (1-based position in HEADER_LEXICON; the agenda is one more)."""
-    return next((i for i, (pattern, _) in enumerate(HEADER_LEXICON, start=1) if pattern.search(line)), len(HEADER_LEXICON) + 1)
+    return next(
+        (i for i, (pattern, _) in enumerate(HEADER_LEXICON, start=1) if pattern.search(line)), len(HEADER_LEXICON) + 1
+    )
 
 
 def header_line_words(lines: list[str]) -> list[set[str]]:
@@ -79,7 +83,7 @@ class Weights:
     speaker: float = 0.20
     named: float = 0.15
     header_line: float = 0.15
-    answer_type: float = 0.10
+    answer_type: float = 0.20
     is_question: float = -0.10
 
 
@@ -135,6 +139,7 @@ class Gatherer:
                         passage.affiliation,
                         passage.section,
                         passage.title,
+                        passage.document,  # its symbol: 'CED', 'CAT' name the document
                         passage.date,
                         *(n.text for n in notes if n),
                     ],

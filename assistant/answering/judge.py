@@ -20,8 +20,36 @@ from assistant.text import fold, stems, words
 
 MODEL_FILE = Path(__file__).with_name("judge.json")
 GENERIC_SPEAKER_WORDS = frozenset(
-    "the a an of for from at in on to and representative representatives delegation delegations delegate government "
-    "speaker spokesperson member person people country state mr ms mrs dr".split()
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "for",
+        "from",
+        "at",
+        "in",
+        "on",
+        "to",
+        "and",
+        "representative",
+        "representatives",
+        "delegation",
+        "delegations",
+        "delegate",
+        "government",
+        "speaker",
+        "spokesperson",
+        "member",
+        "person",
+        "people",
+        "country",
+        "state",
+        "mr",
+        "ms",
+        "mrs",
+        "dr",
+    ]
 )
 TOP_PASSAGES = 5  # passages whose evidence the features read
 
@@ -37,6 +65,7 @@ class Features:
     passage_words: float  # ... in the best passage's context
     named_met: float  # share of the question's named constraints met by the best evidence passage (1 with none)
     named_any: float  # 1 when the question names something an answer must mention
+    named_union: float  # share of those things met by some top passage (a comparison may meet them apart)
     speaker_met: float  # when it names a speaker or person: 1 if a top passage is theirs (1 when it names none)
     subject_spoke: float  # when it asks what someone said: 1 if a top passage's speaker is them (1 when it does not)
     unknown: float  # IDF share of the question's words the corpus never uses
@@ -54,7 +83,9 @@ class Features:
 FEATURE_NAMES = list(Features.__dataclass_fields__)
 
 
-def features(reading: Reading, part: int, evidence: list[Evidence], hits: list[Hit], knowledge: Knowledge) -> Features:
+def features(
+    reading: Reading, part: int, evidence: list[Evidence], hits: list[Hit], knowledge: Knowledge, gatherer=None
+) -> Features:
     kind = reading.parts[part].answer_type
     best = evidence[0] if evidence else None
     top = evidence[: TOP_PASSAGES * 3]
@@ -78,6 +109,7 @@ def features(reading: Reading, part: int, evidence: list[Evidence], hits: list[H
         passage_words=max((e.passage_words for e in top), default=0.0),
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
         named_any=float(named),
+        named_union=named_union(reading, top, gatherer) if named and gatherer else 1.0,
         speaker_met=speaker_met(reading, top),
         subject_spoke=subject_spoke(reading, top, knowledge),
         unknown=unknown,
@@ -120,6 +152,12 @@ class Judge:
 
     def answers(self, probability: float) -> bool:
         return probability >= self.threshold
+
+
+def named_union(reading: Reading, top: list[Evidence], gatherer) -> float:
+    passages = list(dict.fromkeys(e.passage for e in top))[:TOP_PASSAGES]
+    met = [any(gatherer.mentions(p, kind, value) for p in passages) for kind, value in reading.constraints]
+    return sum(met) / len(met)
 
 
 def speaker_met(reading: Reading, top: list[Evidence]) -> float:

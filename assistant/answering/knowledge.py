@@ -21,7 +21,9 @@ from assistant.text import NAME_PARTICLES, acronym, fold, ordinal_word, stem, st
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
 COMMON_SHARE = 0.05
-TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
+TITLE_WORDS = frozenset(
+    ["mr", "ms", "mrs", "mme", "dr", "prof", "the", "chair", "chairperson", "chairman", "chairwoman"]
+)
 
 
 # A record's header is read line by line; each kind of line is named by the words users ask it with. This is what
@@ -39,7 +41,6 @@ HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^No summary records? (?:was|were)", re.I), "record prepared issued closed private"),
 ]
 AGENDA_WORDS = "agenda items item topics contents discussed"
-
 
 
 HEADER_VOCABULARY = " ".join([*(w for _, w in HEADER_LEXICON), AGENDA_WORDS])
@@ -151,10 +152,12 @@ class Knowledge:
         names: dict[str, str] = {}
         for p in passages:
             lexicon = HEADER_VOCABULARY if p.kind == "header" else None  # what header lines answer to
-            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title, lexicon]))
+            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title, p.document, lexicon]))
             vocabulary.update(fold(w) for w in words(context))
             stem_df.update(set(stems(context)))
-            for phrase in re.findall(r"[A-Z][\w\-]*(?:[ ]+(?:(?:of|for|on|the|and|in|against|to)[ ]+){0,2}[A-Z][\w\-]*)+", context):
+            for phrase in re.findall(
+                r"[A-Z][\w\-]*(?:[ ]+(?:(?:of|for|on|the|and|in|against|to)[ ]+){0,2}[A-Z][\w\-]*)+", context
+            ):
                 short = acronym(phrase)
                 if len(short) >= 2:
                     acronyms.setdefault(short, phrase)
@@ -202,6 +205,11 @@ class Knowledge:
             return True
         return len(folded) >= 5 and any(v.startswith(folded[: max(5, len(folded) - 3)]) for v in self.vocabulary)
 
+    def mentioning(self, phrase: str) -> list[str]:
+        """Documents whose text mentions a phrase ('thirty-fifth session'), in corpus order."""
+        folded = fold(phrase)
+        return list(dict.fromkeys(p.doc_id for p in self.passages if folded in fold(p.text)))
+
     def is_common(self, word: str) -> bool:
         """A word in more than COMMON_SHARE of the passages ('Convention', 'Committee') is the corpus's topic, not
         a name an answer must mention."""
@@ -230,9 +238,41 @@ def is_chair(speaker: str | None) -> bool:
 
 def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Speaker]:
     generic = frozenset(
-        "the a an of for from at in on to and international national human rights committee council office "
-        "organization organisation association university centre center institute network nations united "
-        "representative delegation government ministry department".split()
+        [
+            "the",
+            "a",
+            "an",
+            "of",
+            "for",
+            "from",
+            "at",
+            "in",
+            "on",
+            "to",
+            "and",
+            "international",
+            "national",
+            "human",
+            "rights",
+            "committee",
+            "council",
+            "office",
+            "organization",
+            "organisation",
+            "association",
+            "university",
+            "centre",
+            "center",
+            "institute",
+            "network",
+            "nations",
+            "united",
+            "representative",
+            "delegation",
+            "government",
+            "ministry",
+            "department",
+        ]
     )
     found: dict[tuple, Speaker] = {}
     for p in passages:
@@ -246,7 +286,9 @@ def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Sp
             keys.add(fold(acronym(p.affiliation)))
             keys.update(fold(a) for a in re.findall(r"\b([A-Z]{2,})\b", p.affiliation))
             keys.update(fold(s) for s in states_in(p.affiliation))
-        found[(p.doc_id, p.speaker, p.affiliation)] = Speaker(p.doc_id, p.speaker, p.affiliation, person, frozenset(keys))
+        found[(p.doc_id, p.speaker, p.affiliation)] = Speaker(
+            p.doc_id, p.speaker, p.affiliation, person, frozenset(keys)
+        )
     return list(found.values())
 
 

@@ -53,7 +53,13 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         "state",
         re.compile(r"\b(?:which|what) (?:\w+ )?(?:states?|countries|country|governments?|nations?)\b", re.I),
     ),
-    ("place", re.compile(r"^\W*where\b|[,;]\s*where\b|\band where\b|\b(?:which|what|in which) (?:\w+ )?(?:city|building|venue|place|room|town|location)\b", re.I)),
+    (
+        "place",
+        re.compile(
+            r"^\W*where\b|[,;]\s*where\b|\band where\b|\b(?:which|what|in which) (?:\w+ )?(?:city|building|venue|place|room|town|location)\b",
+            re.I,
+        ),
+    ),
     (
         "person",
         re.compile(
@@ -78,8 +84,38 @@ PART_BREAK = re.compile(
     re.I,
 )
 QUESTION_WORDS = frozenset(
-    """what which who whom whose when where why how did does do is are was were can could should would will
-    tell explain describe list name give show find please""".split()
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "is",
+        "are",
+        "was",
+        "were",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "tell",
+        "explain",
+        "describe",
+        "list",
+        "name",
+        "give",
+        "show",
+        "find",
+        "please",
+    ]
 )
 TITLE_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Mme|Dr|Prof)\.?\s+((?:[A-ZÀ-Ý][\w'’\-]+\s?){1,3})")
 MEETING_REF = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\s+(?:and\s+\d{1,4}(?:st|nd|rd|th)\s+)?meetings?\b", re.I)
@@ -96,8 +132,32 @@ SUBJECT = re.compile(
     re.I,
 )
 RECORD_ITSELF = frozenset(
-    "committee committees convention compact comment note record records document recommendation meeting session "
-    "chair chairperson members member he she they it its their him her".split()
+    [
+        "committee",
+        "committees",
+        "convention",
+        "compact",
+        "comment",
+        "note",
+        "record",
+        "records",
+        "document",
+        "recommendation",
+        "meeting",
+        "session",
+        "chair",
+        "chairperson",
+        "members",
+        "member",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "their",
+        "him",
+        "her",
+    ]
 )
 FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|what about|how about|then|so|but)\b|\b(?:he|she|they|him|her|them|his|its|their|it|that|this"
@@ -215,9 +275,9 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
         key = session_key(match.group(1))
         if key is None:
             continue
-        if key in knowledge.sessions:
-            found += knowledge.sessions[key]
-        elif key not in knowledge.text:  # a session the records never mention
+        mentioning = knowledge.mentioning(f"{key} session")  # its record, and the documents about it
+        found += knowledge.sessions.get(key, []) + mentioning
+        if not found and not mentioning:
             unheld.append(f"{key} session")
     for match in SYMBOL_REF.finditer(question):
         doc = knowledge.symbols.get(fold(match.group()))
