@@ -81,7 +81,7 @@ class Answerer:
         many = reading.wants_list or len(reading.parts) > 1
         k = k or (max(self.settings.answer_passages, PASSAGES_MANY) if many else self.settings.answer_passages)
         query = " ".join([strip_records(resolved) if reading.documents else resolved, *reading.expansions])
-        parts = [p.text for p in reading.parts]
+        parts = [p.scored_text for p in reading.parts]
         vectors = self.retriever.embedder.encode([query, *parts])
         hits = self.retriever.search(query, k=k, filters=self.scoped(filters, reading), vector=vectors[0])
         hits += self.named_headers(reading, hits)

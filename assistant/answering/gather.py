@@ -102,6 +102,7 @@ class Evidence:
     by_speaker: bool  # the passage's speaker is one the question names
     named: float  # share of the question's named constraints that the passage mentions
     typed: bool  # the sentence holds the kind of thing asked for
+    own_record: bool = False  # the passage is of a record the question names (its header speaks for it)
     header_line: int = 0  # for a header line of the kind the part asks about ('rose at': 'finish'), its kind + 1
     context_stems: frozenset = frozenset()  # the stems of the passage's context (shared by its sentences)
     score: float = 0.0
@@ -211,6 +212,7 @@ class Gatherer:
                         named=named,
                         typed=has_type(sentence, part.answer_type),
                         header_line=line_kind(sentence) if line_words and line_words[i] & wanted.keys() else 0,
+                        own_record=p.doc_id in reading.documents,
                         context_stems=context_stems,
                     )
                     evidence.score = self.score(evidence, sentence)
@@ -228,7 +230,7 @@ class Gatherer:
             + w.speaker * e.by_speaker
             + w.named * e.named
             + w.answer_type * e.typed
-            + w.header_line * bool(e.header_line)
+            + w.header_line * bool(e.header_line) * (1 + e.own_record)
             + w.is_question * sentence.rstrip().endswith("?")
         )
 

@@ -36,6 +36,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         "date",
         re.compile(
             r"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\b|\b(?:what|which|on what) (?:date|year|day|month|dates)\b"
+            r"|\b(?:what|which)\b[^?]{0,30}\bdates\b"
             r"|\bhow recent\b",
             re.I,
         ),
@@ -174,6 +175,10 @@ class Part:
     focus: str  # what is asked about: the part's content words, without the records it names
     answer_type: str  # person | state | date | time | number | share | amount | document | article | place | text
     wants_list: bool = False
+    scored_text: str = ""  # what sentences are compared with: the part without the records it names
+
+    def __post_init__(self) -> None:
+        self.scored_text = self.scored_text or self.text
 
 
 @dataclass
@@ -212,7 +217,8 @@ class Reading:
 def read(question: str, knowledge: Knowledge) -> Reading:
     documents, unheld = named_records(question, knowledge)
     content = strip_records(question) if documents or unheld else question
-    reading = Reading(question=question, parts=split_parts(content), documents=documents, unheld=unheld)
+    reading = Reading(question=question, parts=split_parts(question, strip=bool(documents or unheld)))
+    reading.documents, reading.unheld = documents, unheld
     reading.speakers = knowledge.speakers_named(question)
     reading.persons = [m.group(1).split()[-1] for m in TITLE_NAME.finditer(question)]
     reading.states = states_in(question)
@@ -226,8 +232,9 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     return reading
 
 
-def split_parts(question: str) -> list[Part]:
-    """The parts of a question, each with its answer type and focus; one part for a simple question."""
+def split_parts(question: str, strip: bool = False) -> list[Part]:
+    """The parts of a question, each with its answer type and focus (without the records it names, when `strip`:
+    those are a filter); one part for a simple question."""
     pieces = [p.strip(" ,;?") for p in PART_BREAK.split(question)]
     pieces = [p for p in pieces if len(content_words(p)) >= 1 and len(p.split()) >= 2]
     if len(pieces) <= 1:
@@ -238,7 +245,8 @@ def split_parts(question: str) -> list[Part]:
         kind = answer_type(piece)
         if kind == "text" and len(pieces) == 1:
             kind = whole_type
-        parts.append(Part(piece, focus_of(piece), kind, bool(LIST_CUE.search(piece))))
+        scored = strip_records(piece) if strip else piece
+        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored))
     return parts
 
 
