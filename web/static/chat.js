@@ -354,6 +354,7 @@
     intro.hidden = true;
     main.classList.add("has-turns");
     const filters = chosenFilters();
+    $("#filters").open = false; // the count beside "Filters" still says which are on; the answer needs the room
     let turn;
     if (retryTurn) {
       retryTurn.classList.remove("failed");
@@ -645,9 +646,11 @@
     if (problem.textContent && !problem.textContent.startsWith("The question is")) showProblem("");
   });
 
-  form.addEventListener("change", (event) => {
-    if (FILTER_NAMES.includes(event.target.name)) showFilterCount();
-  });
+  for (const type of ["change", "input"]) {
+    form.addEventListener(type, (event) => {
+      if (FILTER_NAMES.includes(event.target.name)) showFilterCount();
+    });
+  }
 
   $("#examples-form").addEventListener("submit", (event) => {
     event.preventDefault();
