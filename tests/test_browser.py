@@ -542,3 +542,28 @@ def test_axe_finds_no_violations_without_javascript(browser, live_server, axe_sc
     assert page.locator("#question-error").is_visible()
     context.close()
     assert problems == []
+
+
+def test_the_direct_answer_leads_with_confidence_and_parts_when_the_api_gives_them(page):
+    """The answer layer is adding `direct`, `confidence` and `parts`: a real answer with them added is rendered
+    with the direct answer first (route interception stands in for the newer API, not for our server)."""
+
+    def with_new_fields(route):
+        answer = route.fetch().json()
+        answer |= {
+            "direct": "Ms. Diallo chaired it [1].",
+            "confidence": 0.82,
+            "parts": [{"question": "Who chaired it?", "answered": True, "direct": "Ms. Diallo [1]."}],
+        }
+        route.fulfill(json=answer)
+
+    page.route("**/api/ask", with_new_fields)
+    page.goto("/")
+    ask(page, "Who chaired the 590th meeting?")
+    answer = page.locator(".turn").last.locator(".answer")
+    first = answer.locator(":scope > p").nth(1)
+    assert "answer-direct" in first.get_attribute("class"), "the direct answer comes right after the kicker"
+    assert first.locator("button.marker").count() == 1
+    assert "likely answered (0.82)" in answer.locator(".answer-kicker").text_content()
+    assert answer.locator(".part.is-answered").text_content().startswith("Answered:")
+    assert page.problems == []
