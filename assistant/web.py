@@ -54,6 +54,11 @@ from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
+PAGE_DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # a page's date field: an ISO date, or blank for none
+PATTERN_HINTS = {
+    ISO_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
+    PAGE_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
+}
 WARM_STOP_SECONDS = 10  # at exit, how long to wait for the warm-up batch under way (one batch takes well under 1 s)
 EXAMPLE_BODY = '{"question": "Who chaired the 590th meeting?"}'
 EXAMPLE_QUESTIONS = [
@@ -185,8 +190,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse | HTMLResponse:
         message = explain(exc.errors())
-        if request.url.path == "/":  # the chat page keeps its form and conversation, with the problem above the box
-            return chat(request, {"error": message}, 422)
+        if request.url.path == "/":  # the chat page keeps its form and question, with the problem above the box
+            return chat(request, {"error": message, "question": request.query_params.get("q", "")}, 422)
         if is_page(request):
             return page(request, "error.html", {"title": "Check the request", "message": message}, 422)
         return JSONResponse({"detail": jsonable_errors(exc.errors()), "message": message}, status_code=422)
@@ -402,33 +407,40 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         q: Annotated[str | None, Query(description="A question to answer.", max_length=max_chars)] = None,
         prev: Annotated[
             list[str] | None,
-            Query(description="Earlier questions of the conversation, oldest first.", max_length=MAX_HISTORY_TURNS - 1),
+            Query(
+                description="Earlier questions of the conversation, oldest first.",
+                max_length=MAX_HISTORY_TURNS - 1,
+                json_schema_extra={"items": {"type": "string", **question_schema(max_chars)}},
+            ),
         ] = None,
         document: Annotated[
-            str | None, Query(description="Only this document.", json_schema_extra={"enum": names})
+            str | None, Query(description="Only this document ('' = all).", json_schema_extra={"enum": ["", *names]})
         ] = None,
-        session: Annotated[str | None, Query(json_schema_extra={"enum": sessions})] = None,
-        date_from: Annotated[str | None, Query(max_length=10, examples=["2022-01-01"])] = None,
-        date_to: Annotated[str | None, Query(max_length=10, examples=["2024-12-31"])] = None,
+        session: Annotated[
+            str | None, Query(description="Only this session ('' = all).", json_schema_extra={"enum": ["", *sessions]})
+        ] = None,
+        date_from: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2022-01-01"])] = None,
+        date_to: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2024-12-31"])] = None,
         speaker: Annotated[str | None, Query(max_length=200, examples=["Mr. Flynn"])] = None,
         kind: Annotated[list[Literal[KINDS]] | None, Query(description="Passage kinds (repeatable).")] = None,  # type: ignore[valid-type]
     ) -> HTMLResponse:
         values = dict(document=document, session=session, date_from=date_from, date_to=date_to, speaker=speaker)
         context: dict = {"filters": values | {"kind": kind or []}}
+        try:  # every parameter is checked, asked or not, so that a bad link says so
+            filters = form_filters(values | {"kind": kind}, names, sessions)
+            earlier = [check_question(text, max_chars) for text in prev or []]
+        except ValueError as err:
+            return chat(request, context | {"error": str(err), "question": q or ""}, 422)
         if not q or not q.strip():
             return chat(request, context)
-        try:
-            filters = form_filters(values | {"kind": kind}, names, sessions)
-            questions = [check_question(text, max_chars) for text in [*(prev or []), q]]
-        except ValueError as err:
-            return chat(request, context | {"error": str(err), "question": q}, 422)
+        questions = [*earlier, q.strip()]
         try:
             turns, fault = converse(questions, filters)
         except ValueError as err:  # the pipeline's own checks (a filter that names nothing known)
             return chat(request, context | {"error": str(err), "question": q}, 422)
         context |= {"turns": turns, "history_json": json.dumps([history_turn(t) for t in turns][-MAX_HISTORY_TURNS:])}
         if fault:
-            failed = {"question": questions[len(turns)], "retry": str(request.url), "error": fault}
+            failed = {"question": questions[len(turns)], "retry": f"/?{request.url.query}#latest", "error": fault}
             return chat(request, context | {"failed": failed}, 500)
         return chat(request, context | {"latest": turns[-1]})
 
@@ -460,8 +472,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             str, Form(description="Only this document ('' = all).", json_schema_extra={"enum": ["", *names]})
         ] = "",
         session: Annotated[str, Form(json_schema_extra={"enum": ["", *sessions]})] = "",
-        date_from: Annotated[str, Form(max_length=10)] = "",
-        date_to: Annotated[str, Form(max_length=10)] = "",
+        date_from: Annotated[str, Form(pattern=PAGE_DATE)] = "",
+        date_to: Annotated[str, Form(pattern=PAGE_DATE)] = "",
         speaker: Annotated[str, Form(max_length=200)] = "",
         kind: Annotated[list[Literal[KINDS]] | None, Form(description="Passage kinds.")] = None,  # type: ignore[valid-type]
     ) -> Response:
@@ -596,6 +608,11 @@ def explain(errors: list[dict]) -> str:
             sentences.append(f"'{where}' is required")
         elif error.get("type") == "json_invalid":
             sentences.append(f"the body is not valid JSON: send a JSON object such as {EXAMPLE_BODY}")
+        elif (
+            error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") in PATTERN_HINTS
+        ):
+            hint = PATTERN_HINTS[error["ctx"]["pattern"]]
+            sentences.append(f"{where} {str(error.get('input'))[:40]!r} is not valid: {hint}")
         else:
             sentences.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(sentences)

@@ -475,7 +475,7 @@ def test_no_javascript_form_post_redirects_to_the_permalink_that_answers_it(clie
 def test_permalink_with_a_bad_filter_says_what_to_change(client):
     page = client.get("/", params={"q": CHAIR_590, "date_to": "soon"})
     assert page.status_code == 422 and "text/html" in page.headers["content-type"]
-    assert "is not a date: write 2022, 2022-09 or 2022-09-27" in html.unescape(page.text)
+    assert "date_to 'soon' is not valid: write a date as 2022, 2022-09 or 2022-09-27" in html.unescape(page.text)
     assert CHAIR_590 in page.text, "the question stays in the box to fix and send again"
     unknown = client.get("/", params={"q": CHAIR_590, "document": "CMW-C-SR.999"})
     assert unknown.status_code == 422 and "choose one from the list" in unknown.text

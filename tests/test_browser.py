@@ -567,3 +567,16 @@ def test_the_direct_answer_leads_with_confidence_and_parts_when_the_api_gives_th
     assert "likely answered (0.82)" in answer.locator(".answer-kicker").text_content()
     assert answer.locator(".part.is-answered").text_content().startswith("Answered:")
     assert page.problems == []
+
+
+def test_a_network_failure_says_the_server_could_not_be_reached(page):
+    page.goto("/")
+    page.route("**/api/ask", lambda route: route.abort("connectionrefused"))
+    ask(page, "Who chaired the 590th meeting?")
+    alert = page.locator(".turn").last.locator("[role=alert]")
+    assert "could not be reached" in alert.text_content()
+    page.unroute("**/api/ask")
+    page.locator(".turn").last.locator("button.edit").click()
+    assert page.locator(".turn").count() == 0, "editing the question takes the failed turn away"
+    assert page.input_value("#question") == "Who chaired the 590th meeting?"
+    assert page.evaluate("document.activeElement.id") == "question"

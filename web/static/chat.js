@@ -319,6 +319,12 @@
     return `the server answered ${response.status} ${response.statusText}`;
   }
 
+  // fetch() rejects with a TypeError when the server cannot be reached at all.
+  function describeFailure(error) {
+    if (error instanceof TypeError) return "the server could not be reached; check the connection and try again";
+    return error.message || String(error);
+  }
+
   function showProblem(message) {
     problem.textContent = message;
     problem.hidden = !message;
@@ -404,7 +410,7 @@
         updateJump();
       });
       placeholder.replaceWith(el("div", { class: "answer error", role: "alert" },
-        el("p", { class: "error-text" }, `Could not answer: ${error.message || error}`),
+        el("p", { class: "error-text" }, `Could not answer: ${describeFailure(error)}`),
         el("p", { class: "error-actions" }, retry, edit)));
       status.textContent = "";
       retry.focus({ preventScroll: true });
