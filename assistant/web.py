@@ -406,13 +406,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         request: Request,
         q: Annotated[str | None, Query(description="A question to answer.", max_length=max_chars)] = None,
         prev: Annotated[
-            list[str] | None,
+            list[str],
             Query(
                 description="Earlier questions of the conversation, oldest first.",
                 max_length=MAX_HISTORY_TURNS - 1,
                 json_schema_extra={"items": {"type": "string", **question_schema(max_chars)}},
             ),
-        ] = None,
+        ] = [],  # noqa: B006 - FastAPI copies it
         document: Annotated[
             str | None, Query(description="Only this document ('' = all).", json_schema_extra={"enum": ["", *names]})
         ] = None,
@@ -422,7 +422,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         date_from: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2022-01-01"])] = None,
         date_to: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2024-12-31"])] = None,
         speaker: Annotated[str | None, Query(max_length=200, examples=["Mr. Flynn"])] = None,
-        kind: Annotated[list[Literal[KINDS]] | None, Query(description="Passage kinds (repeatable).")] = None,  # type: ignore[valid-type]
+        kind: Annotated[list[Literal[KINDS]], Query(description="Passage kinds (repeatable).")] = [],  # type: ignore[valid-type] # noqa: B006 - FastAPI copies it
     ) -> HTMLResponse:
         values = dict(document=document, session=session, date_from=date_from, date_to=date_to, speaker=speaker)
         context: dict = {"filters": values | {"kind": kind or []}}
@@ -475,7 +475,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         date_from: Annotated[str, Form(pattern=PAGE_DATE)] = "",
         date_to: Annotated[str, Form(pattern=PAGE_DATE)] = "",
         speaker: Annotated[str, Form(max_length=200)] = "",
-        kind: Annotated[list[Literal[KINDS]] | None, Form(description="Passage kinds.")] = None,  # type: ignore[valid-type]
+        kind: Annotated[list[Literal[KINDS]], Form(description="Passage kinds.")] = [],  # type: ignore[valid-type] # noqa: B006 - FastAPI copies it
     ) -> Response:
         turns, notice = read_history(models.history, history)
         values = dict(document=document, session=session, date_from=date_from, date_to=date_to, speaker=speaker)
