@@ -24,6 +24,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 		echo "installing Debian's chromium for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	@test -f tests/.npm/node_modules/axe-core/axe.min.js || { \
+		echo "installing axe-core (npm) for the accessibility tests"; \
+		command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -q npm; }; \
+		npm install --no-save --no-package-lock --no-audit --no-fund --prefix tests/.npm axe-core@4.14; }
 	touch $@
 
 install: $(VENV)/.installed

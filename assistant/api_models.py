@@ -219,6 +219,16 @@ class CitationOut(BaseModel):
     doc_id: str
     anchor: str
     kind: str
+    session: str | None = None
+    meeting: int | None = None
+
+
+class PartOut(BaseModel):
+    """One part of a question that asks several things, and whether the records answer it."""
+
+    question: str
+    answered: bool
+    direct: str | None = None
 
 
 class AnswerOut(BaseModel):
@@ -256,6 +266,9 @@ class AnswerOut(BaseModel):
     )
     question: str
     answer: str
+    direct: str | None = Field(None, description="The answer in one sentence, with [n] markers; leads the answer.")
+    confidence: float | None = Field(None, ge=0, le=1, description="How sure the answer is, 0 to 1.")
+    parts: list[PartOut] | None = Field(None, description="For a question that asks several things: each part.")
     abstained: bool
     citations: list[CitationOut]
     related: list[CitationOut]

@@ -6,6 +6,7 @@ for the templates in web/templates; none of it touches the pipeline.
 
 import re
 from datetime import date as Date
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as quote_path
 from urllib.parse import urlencode
@@ -17,7 +18,19 @@ from assistant import __version__
 from assistant.passages import Passage, slug_label
 from assistant.settings import PROJECT_ROOT
 
-WEB_DIR = PROJECT_ROOT / "web"
+
+def find_web_dir() -> Path:
+    """Templates and static files: web/ in a checkout; assistant/web_files/ in an installed wheel (pyproject.toml
+    maps web/ there as package data, so `pip install .` and a wheel from an index can serve the page)."""
+    installed = Path(__file__).resolve().parent / "web_files"
+    return installed if (installed / "templates").is_dir() else PROJECT_ROOT / "web"
+
+
+WEB_DIR = find_web_dir()
+FILTER_FIELDS = ("document", "session", "date_from", "date_to", "speaker", "kind")
+KIND_LABELS = {"paragraph": "Paragraphs", "header": "Headers (who, when, where)", "footnote": "Footnotes"}
+ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+URL_BUDGET = 6000  # longest permalink; uvicorn refuses request lines much over 8 KB, so older questions drop out
 
 
 # ---- rendering helpers for the templates ----
@@ -68,17 +81,92 @@ def shorten(text: str, limit: int) -> str:
 
 
 def cite_markers(text: str, turn: int, numbers: list[int]) -> Markup:
-    """Answer text escaped, each [n] a link to source n of this turn (the no-JavaScript page)."""
+    """Answer text escaped, each [n] (or [1, 2]) a link to source n of this turn (the no-JavaScript page)."""
     out = Markup()
     last = 0
-    for match in re.finditer(r"\[(\d+)\]", text):
-        n = int(match.group(1))
-        if n not in numbers:
+    for match in re.finditer(r"\[(\d+(?:\s*,\s*\d+)*)\]", text):
+        cited = [int(part) for part in match.group(1).split(",")]
+        if not all(n in numbers for n in cited):
             continue
         out += escape(re.sub(r" $", "\u00a0", text[last : match.start()]))  # keep [n] on its claim's line
-        out += Markup('<a class="marker" href="#t{}-src-{}">[{}]</a>').format(turn, n, n)
+        for n in cited:
+            out += Markup('<a class="marker" href="#t{}-src-{}" aria-label="Source {}">[{}]</a>').format(turn, n, n, n)
         last = match.end()
     return out + escape(text[last:])
+
+
+def ordinal(number: int | None) -> str:
+    """590 -> '590th', 21 -> '21st', 12 -> '12th'."""
+    if number is None:
+        return ""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def confidence_words(value: float | None) -> str:
+    """How sure an answer is, in words with the API's figure: 0.82 -> 'likely answered (0.82)'."""
+    if value is None:
+        return ""
+    words = "likely answered" if value >= 0.7 else "possibly answered" if value >= 0.4 else "probably not answered"
+    return f"{words} ({value:.2f})"
+
+
+# ---- the chat page's filters and permalinks ----
+
+
+def form_filters(values: dict, documents: list[str], sessions: list[str]) -> dict:
+    """The filters a page request chose (blank fields left out), checked; ValueError saying what to change."""
+    chosen: dict[str, Any] = {}
+    document, session = values.get("document") or "", values.get("session") or ""
+    if document:
+        if document not in documents:
+            raise ValueError(f"no document '{document[:200]}'; choose one from the list")
+        chosen["document"] = [document]
+    if session:
+        if session not in sessions:
+            raise ValueError(f"no session '{session[:200]}'; choose one of: {', '.join(sessions)}")
+        chosen["session"] = session
+    for name in ("date_from", "date_to"):
+        value = (values.get(name) or "").strip()
+        if value and not ISO_DATE.match(value):
+            raise ValueError(
+                f"{name.replace('_', ' ')} '{value[:40]}' is not a date: write 2022, 2022-09 or 2022-09-27"
+            )
+        if value:
+            chosen[name] = value
+    speaker = (values.get("speaker") or "").strip()
+    if len(speaker) > 200:
+        raise ValueError("the speaker is longer than 200 characters: shorten it")
+    if speaker:
+        chosen["speaker"] = speaker
+    kinds = [k for k in values.get("kind") or [] if k]
+    unknown = [k for k in kinds if k not in KIND_LABELS]
+    if unknown:
+        raise ValueError(f"no passage kind '{unknown[0][:40]}'; choose from: {', '.join(KIND_LABELS)}")
+    if kinds:
+        chosen["kind"] = kinds
+    return chosen
+
+
+def filter_params(filters: dict) -> list[tuple[str, str]]:
+    """Filters as query parameters, one per value: [('document', 'CMW-C-SR.506'), ('kind', 'header')]."""
+    params = []
+    for name in FILTER_FIELDS:
+        value = filters.get(name)
+        for item in value if isinstance(value, list) else [value] if value else []:
+            params.append((name, item))
+    return params
+
+
+def permalink(question: str, earlier: list[str], filters: dict) -> str:
+    """The address that asks this question again, after the earlier questions of its conversation, with the same
+    filters: /?q=...&prev=... . The oldest questions are left out where the address would grow too long."""
+    earlier = list(earlier)
+    while True:
+        query = urlencode([("q", question), *(("prev", q) for q in earlier), *filter_params(filters)])
+        if len(query) <= URL_BUDGET or not earlier:
+            return f"/?{query}#latest"
+        earlier.pop(0)
 
 
 def inline_code(text: str) -> Markup:
@@ -189,6 +277,8 @@ def make_templates() -> Jinja2Templates:
         reader_link=reader_link,
         excerpt=excerpt,
         inline_code=inline_code,
+        ordinal=ordinal,
+        confidence=confidence_words,
     )
     templates.env.globals.update(version=__version__)
     return templates

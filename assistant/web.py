@@ -12,13 +12,14 @@ response models; pages.py the HTML rendering helpers the templates use.
 import atexit
 import contextlib
 import json
+import logging
 import os
 import threading
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import MutableHeaders
@@ -45,13 +46,19 @@ from assistant.api_models import (
     request_models,
 )
 from assistant.corpus import Corpus
-from assistant.pages import WEB_DIR, api_reference, make_templates, reader_blocks
+from assistant.pages import KIND_LABELS, WEB_DIR, api_reference, form_filters, make_templates, permalink, reader_blocks
 from assistant.passages import Passage
 from assistant.retrieval import Filters
 from assistant.service import Assistant
 from assistant.settings import Settings
 
+logger = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
+PAGE_DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # a page's date field: an ISO date, or blank for none
+PATTERN_HINTS = {
+    ISO_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
+    PAGE_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
+}
 WARM_STOP_SECONDS = 10  # at exit, how long to wait for the warm-up batch under way (one batch takes well under 1 s)
 EXAMPLE_BODY = '{"question": "Who chaired the 590th meeting?"}'
 EXAMPLE_QUESTIONS = [
@@ -185,6 +192,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse | HTMLResponse:
         message = explain(exc.errors())
+        if request.url.path == "/":  # the chat page keeps its form and question, with the problem above the box
+            return chat(request, {"error": message, "question": request.query_params.get("q", "")}, 422)
         if is_page(request):
             return page(request, "error.html", {"title": "Check the request", "message": message}, 422)
         return JSONResponse({"detail": jsonable_errors(exc.errors()), "message": message}, status_code=422)
@@ -203,6 +212,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         request: Request, name: str, context: dict, status_code: int = 200, headers: dict | None = None
     ) -> HTMLResponse:
         base = {"documents": documents, "max_chars": max_chars, "passages_total": len(corpus.passages), "latest": None}
+        base |= {"sessions": sessions, "kinds": KIND_LABELS}
         return templates.TemplateResponse(request, name, base | context, status_code=status_code, headers=headers)
 
     # ---- API ----
@@ -230,7 +240,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             answer = assistant.ask(request["question"], history=history or None, k=request["k"], filters=filters)
         except ValueError as err:  # the pipeline's own checks (a filter that names nothing known)
             raise invalid(("body",), str(err)) from None
-        return answer.to_dict()
+        return with_document_facts(answer.to_dict(), corpus)
 
     @app.get(
         "/api/search",
@@ -355,23 +365,98 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     # ---- pages ----
 
+    def chat(request: Request, context: dict, status_code: int = 200) -> HTMLResponse:
+        base = {"turns": [], "examples": EXAMPLE_QUESTIONS, "history_json": "[]", "filters": {}, "question": ""}
+        return page(request, "chat.html", base | context, status_code)
+
+    def converse(questions: list[str], filters: dict) -> tuple[list[dict], str | None]:
+        """Ask each question after the ones before it, as the conversation did; stop at a fault and say what."""
+        turns: list[dict] = []
+        for number, question in enumerate(questions):
+            history = [history_turn(turn) for turn in turns][-MAX_HISTORY_TURNS:]
+            try:
+                answer = assistant.ask(
+                    question, history=history or None, filters=Filters(**filters) if filters else None
+                )
+            except ValueError:
+                raise  # the pipeline's own checks: the caller says what to change
+            except Exception as err:  # a fault of ours: show it in place, with a Retry that asks again
+                logger.exception("could not answer %r", question[:200])
+                return turns, f"the server could not answer ({type(err).__name__}); try again in a moment"
+            turn = with_document_facts(answer.to_dict(), corpus)
+            turns.append(turn | {"permalink": permalink(question, questions[:number], filters)})
+        return turns, None
+
     @app.get(
         "/",
         response_class=HTMLResponse,
         tags=["pages"],
         summary="The chat page",
-        description="Ask questions in a conversation; answers cite the paragraphs they rest on.",
+        description=(
+            "Ask questions in a conversation; answers cite the paragraphs they rest on. With `q`, the page answers "
+            "that question (after the `prev` questions, as a follow-up) with the filters given: a permalink."
+        ),
+        responses={
+            422: {
+                "description": "A parameter is not valid; the page says what to change.",
+                "content": {"text/html": {}},
+            },
+            500: {"description": "The answer failed; the page says so and offers Retry.", "content": {"text/html": {}}},
+        },
     )
-    def chat_page(request: Request) -> HTMLResponse:
-        return page(request, "chat.html", {"turns": [], "examples": EXAMPLE_QUESTIONS, "history_json": "[]"})
+    def chat_page(
+        request: Request,
+        q: Annotated[str | None, Query(description="A question to answer.", max_length=max_chars)] = None,
+        prev: Annotated[
+            list[str],
+            Query(
+                description="Earlier questions of the conversation, oldest first.",
+                max_length=MAX_HISTORY_TURNS - 1,
+                json_schema_extra={"items": {"type": "string", **question_schema(max_chars)}},
+            ),
+        ] = [],  # noqa: B006 - FastAPI copies it
+        document: Annotated[
+            str | None, Query(description="Only this document ('' = all).", json_schema_extra={"enum": ["", *names]})
+        ] = None,
+        session: Annotated[
+            str | None, Query(description="Only this session ('' = all).", json_schema_extra={"enum": ["", *sessions]})
+        ] = None,
+        date_from: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2022-01-01"])] = None,
+        date_to: Annotated[str | None, Query(pattern=PAGE_DATE, examples=["2024-12-31"])] = None,
+        speaker: Annotated[str | None, Query(max_length=200, examples=["Mr. Flynn"])] = None,
+        kind: Annotated[list[Literal[KINDS]], Query(description="Passage kinds (repeatable).")] = [],  # type: ignore[valid-type] # noqa: B006 - FastAPI copies it
+    ) -> HTMLResponse:
+        values = dict(document=document, session=session, date_from=date_from, date_to=date_to, speaker=speaker)
+        context: dict = {"filters": values | {"kind": kind or []}}
+        try:  # every parameter is checked, asked or not, so that a bad link says so
+            filters = form_filters(values | {"kind": kind}, names, sessions)
+            earlier = [check_question(text, max_chars) for text in prev or []]
+        except ValueError as err:
+            return chat(request, context | {"error": str(err), "question": q or ""}, 422)
+        if not q or not q.strip():
+            return chat(request, context)
+        questions = [*earlier, q.strip()]
+        try:
+            turns, fault = converse(questions, filters)
+        except ValueError as err:  # the pipeline's own checks (a filter that names nothing known)
+            return chat(request, context | {"error": str(err), "question": q}, 422)
+        context |= {"turns": turns, "history_json": json.dumps([history_turn(t) for t in turns][-MAX_HISTORY_TURNS:])}
+        if fault:
+            failed = {"question": questions[len(turns)], "retry": f"/?{request.url.query}#latest", "error": fault}
+            return chat(request, context | {"failed": failed}, 500)
+        return chat(request, context | {"latest": turns[-1]})
 
     @app.post(
         "/",
         response_class=HTMLResponse,
         tags=["pages"],
         summary="Ask without JavaScript",
-        description="The chat form posted as a plain form: the server answers and renders the page.",
+        description=(
+            "The chat form posted as a plain form: redirects (303) to the permalink `/?q=...` that answers it, so "
+            "that reloading the answer does not send the form again."
+        ),
         responses={
+            303: {"description": "Asked: go to the page that answers it."},
             400: {"description": "The form could not be read.", "content": {"text/html": {}}},
             422: {
                 "description": "The question is not valid; the page says what to change.",
@@ -388,27 +473,30 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         document: Annotated[
             str, Form(description="Only this document ('' = all).", json_schema_extra={"enum": ["", *names]})
         ] = "",
-    ) -> HTMLResponse:
+        session: Annotated[str, Form(json_schema_extra={"enum": ["", *sessions]})] = "",
+        date_from: Annotated[str, Form(pattern=PAGE_DATE)] = "",
+        date_to: Annotated[str, Form(pattern=PAGE_DATE)] = "",
+        speaker: Annotated[str, Form(max_length=200)] = "",
+        kind: Annotated[list[Literal[KINDS]], Form(description="Passage kinds.")] = [],  # type: ignore[valid-type] # noqa: B006 - FastAPI copies it
+    ) -> Response:
         turns, notice = read_history(models.history, history)
-        context = {"turns": turns, "examples": EXAMPLE_QUESTIONS, "question": question, "document": document}
+        values = dict(document=document, session=session, date_from=date_from, date_to=date_to, speaker=speaker)
+        context = {"turns": turns, "question": question, "filters": values | {"kind": kind or []}}
         try:
             text = check_question(question, max_chars)
-            if document and document not in names:
-                raise ValueError(f"no document '{document}'; choose one from the list")
-            filters = Filters(document=[document]) if document else None
-            answer = assistant.ask(text, history=turns or None, filters=filters).to_dict()
+            filters = form_filters(values | {"kind": kind}, names, sessions)
         except ValueError as err:
-            context |= {"error": str(err), "history_json": json.dumps(turns)}
-            return page(request, "chat.html", context, 422)
-        turns = [*turns, history_turn(answer)][-MAX_HISTORY_TURNS:]
-        context |= {
-            "turns": turns,
-            "latest": answer,
-            "notice": notice,
-            "question": "",
-            "history_json": json.dumps(turns),
-        }
-        return page(request, "chat.html", context)
+            return chat(request, context | {"error": str(err), "history_json": json.dumps(turns)}, 422)
+        earlier = [turn["question"] for turn in turns]
+        if notice is None:
+            return RedirectResponse(permalink(text, earlier, filters), status_code=303)
+        # The earlier conversation was lost: answer here, with the notice (a reload asks again, which is harmless).
+        answered, fault = converse([text], filters)
+        context |= {"turns": answered, "notice": notice, "question": ""}
+        context |= {"history_json": json.dumps([history_turn(t) for t in answered])}
+        if fault:
+            return chat(request, context | {"failed": {"question": text, "retry": None, "error": fault}}, 500)
+        return chat(request, context | {"latest": answered[-1]})
 
     @app.get(
         "/docs",
@@ -475,6 +563,16 @@ def read_history(adapter: TypeAdapter, raw: str) -> tuple[list[dict], str | None
     return [turn.model_dump(exclude_none=True) for turn in turns][-MAX_HISTORY_TURNS:], None
 
 
+def with_document_facts(answer: dict, corpus: Corpus) -> dict:
+    """Each citation with its document's session and meeting where the answer does not give them."""
+    for citation in [*answer.get("citations", []), *answer.get("related", [])]:
+        document = corpus.document(citation.get("doc_id") or "")
+        if document is not None:
+            citation["session"] = citation.get("session") or document.session
+            citation["meeting"] = citation.get("meeting") or document.meeting
+    return answer
+
+
 def history_turn(answer: dict) -> dict:
     """What the next request needs of this turn: the question, the answer and its citations without full texts."""
     citations = [{k: v for k, v in c.items() if k != "text"} for c in answer["citations"]]
@@ -512,6 +610,11 @@ def explain(errors: list[dict]) -> str:
             sentences.append(f"'{where}' is required")
         elif error.get("type") == "json_invalid":
             sentences.append(f"the body is not valid JSON: send a JSON object such as {EXAMPLE_BODY}")
+        elif (
+            error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") in PATTERN_HINTS
+        ):
+            hint = PATTERN_HINTS[error["ctx"]["pattern"]]
+            sentences.append(f"{where} {str(error.get('input'))[:40]!r} is not valid: {hint}")
         else:
             sentences.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(sentences)

@@ -45,14 +45,21 @@ def settings_env(settings: Settings, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def run_live_server(settings: Settings, log: Path, startup_timeout: float = 180.0) -> Iterator[LiveServer]:
-    """Start `python -m assistant.cli serve`, wait until /healthz answers, and stop it afterwards."""
+def run_live_server(
+    settings: Settings,
+    log: Path,
+    startup_timeout: float = 180.0,
+    cwd: Path = PROJECT_ROOT,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """Start `python -m assistant.cli serve` (from cwd, with extra_env: e.g. an installed copy on PYTHONPATH),
+    wait until /healthz answers, and stop it afterwards."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "serve"],
-            env=settings_env(settings, port),
-            cwd=PROJECT_ROOT,
+            env=settings_env(settings, port) | (extra_env or {}),
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

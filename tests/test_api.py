@@ -427,19 +427,22 @@ def test_chat_page_shows_examples_and_the_corpus(client, corpus: Corpus):
     assert "How many States parties does the Convention have?" in page
     for document in corpus.documents:
         assert document.cite_as in page
-    assert 'name="question"' in page and 'action="/#latest"' in page and 'method="post"' in page
-    assert 'role="log"' in page and 'aria-live="polite"' in page
+    assert 'name="question"' in page and 'action="/"' in page and 'method="post"' in page
+    assert 'role="status"' in page and 'aria-live="polite"' in page
+    assert 'role="log"' not in page, "whole answers are not read out: the status line says when one is ready"
 
 
 def test_no_javascript_form_post_answers_and_keeps_the_conversation(client):
-    first = client.post("/", data={"question": CHAIR_590})
+    first = client.post("/", data={"question": CHAIR_590}, follow_redirects=True)
     assert first.status_code == 200 and "text/html" in first.headers["content-type"]
     assert CHAIR_590 in first.text
     assert 'class="answer' in first.text and 'class="source-link"' in first.text
     history = re.search(r'name="history" id="history" value="([^"]*)"', first.text).group(1)
     turns = json.loads(html.unescape(history))
     assert turns[0]["question"] == CHAIR_590
-    second = client.post("/", data={"question": "When was that meeting held?", "history": json.dumps(turns)})
+    second = client.post(
+        "/", data={"question": "When was that meeting held?", "history": json.dumps(turns)}, follow_redirects=True
+    )
     assert second.status_code == 200
     assert second.text.count('class="turn"') == 2
     assert CHAIR_590 in second.text and "When was that meeting held?" in second.text
@@ -453,6 +456,37 @@ def test_no_javascript_form_post_rejects_a_blank_question(client):
     assert missing.status_code == 422 and "text/html" in missing.headers["content-type"]
 
 
+def test_no_javascript_form_post_redirects_to_the_permalink_that_answers_it(client):
+    history = json.dumps([{"question": CHAIR_590}])
+    form = {"question": "When was it held?", "history": history, "session": "Thirty-ninth session", "kind": "header"}
+    posted = client.post("/", data=form)
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location == (
+        "/?q=When+was+it+held%3F&prev=Who+chaired+the+590th+meeting%3F&session=Thirty-ninth+session&kind=header#latest"
+    )
+    page = client.get(location)
+    assert page.status_code == 200
+    assert page.text.count('class="turn"') == 2
+    assert "13 December 2024" in page.text
+    assert 'value="Thirty-ninth session" selected' in page.text
+
+
+def test_permalink_with_a_bad_filter_says_what_to_change(client):
+    page = client.get("/", params={"q": CHAIR_590, "date_to": "soon"})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "date_to 'soon' is not valid: write a date as 2022, 2022-09 or 2022-09-27" in html.unescape(page.text)
+    assert CHAIR_590 in page.text, "the question stays in the box to fix and send again"
+    unknown = client.get("/", params={"q": CHAIR_590, "document": "CMW-C-SR.999"})
+    assert unknown.status_code == 422 and "choose one from the list" in unknown.text
+
+
+def test_citations_name_their_session_and_meeting(client):
+    answer = client.post("/api/ask", json={"question": CHAIR_590}).json()
+    first = answer["citations"][0]
+    assert (first["session"], first["meeting"]) == ("Thirty-ninth session", 590)
+
+
 def test_no_javascript_form_post_survives_a_damaged_history(client):
     page = client.post("/", data={"question": CHAIR_590, "history": "{not json"})
     assert page.status_code == 200
@@ -460,6 +494,6 @@ def test_no_javascript_form_post_survives_a_damaged_history(client):
 
 
 def test_no_javascript_form_post_escapes_the_question(client):
-    page = client.post("/", data={"question": INJECTION}).text
+    page = client.post("/", data={"question": INJECTION}, follow_redirects=True).text
     assert INJECTION not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -267,7 +267,8 @@ def test_llm_key_never_in_responses_or_server_logs(settings, fake_llm, tmp_path,
             for q in ("What did Mr. Flynn say about alternatives to detention?", "Who won the 1998 World Cup?")
         ]
         bodies += [http.get(path).text for path in ("/healthz", "/openapi.json", "/")]
-        bodies.append(http.post("/", data={"question": "What did Mr. Flynn say about alternatives to detention?"}).text)
+        flynn = {"question": "What did Mr. Flynn say about alternatives to detention?"}
+        bodies.append(http.post("/", data=flynn, follow_redirects=True).text)  # the page the form redirects to
     sent = [r for r in fake_llm.requests if r["body"].get("model") == behaviour]
     assert sent and sent[-1]["headers"]["Authorization"] == f"Bearer {LLM_KEY}"  # the key was in use
     assert json.loads(bodies[0])["mode"] == ("generative" if behaviour == "good" else "extractive")
