@@ -6,7 +6,7 @@ import json
 
 import pytest
 import schemathesis
-from assistant.answers import Answer, QuestionError
+from assistant.answering import Answer, QuestionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

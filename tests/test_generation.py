@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from assistant.answers import Answerer
+from assistant.answering import Answerer
 
 from assistant.generation import SYSTEM_PROMPT, build_messages, check_reply, generate_answer
 from assistant.passages import Passage

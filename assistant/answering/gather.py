@@ -164,8 +164,7 @@ class Gatherer:
             return fold(value) in folded.split() or spelt in folded
         return fold(value) in folded or (len(value) >= 6 and fold(value)[: len(value) - 2] in folded)
 
-    def named_share(self, passage: Passage, reading: Reading) -> float:
-        constraints = reading.constraints
+    def named_share(self, passage: Passage, constraints: list[tuple[str, str]]) -> float:
         if not constraints:
             return 1.0
         return sum(self.mentions(passage, kind, value) for kind, value in constraints) / len(constraints)
@@ -188,7 +187,7 @@ class Gatherer:
             cosines = self.sentences.vectors[p.id] @ part_vectors.T  # (sentences, parts)
             passage_cosine = float(hit.dense_score) if hit.dense_score is not None else float(cosines.max())
             by_speaker = (p.doc_id, p.speaker, p.affiliation) in speakers
-            named = self.named_share(p, reading)
+            named = [self.named_share(p, reading.constraints_of(j)) for j in range(len(reading.parts))]
             # the speaker's own name in a sentence is no evidence that the sentence answers: it counts once, above
             own = set(stems(" ".join(filter(None, [p.speaker, p.affiliation, self.knowledge.chair_of(p)]))))
             spans = self.sentences.spans[p.id]
@@ -209,7 +208,7 @@ class Gatherer:
                         sentence_words=share(wanted, sentence_stems),
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
-                        named=named,
+                        named=named[j],
                         typed=has_type(sentence, part.answer_type),
                         header_line=line_kind(sentence) if line_words and line_words[i] & wanted.keys() else 0,
                         own_record=p.doc_id in reading.documents,

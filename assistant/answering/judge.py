@@ -89,7 +89,8 @@ def features(
     kind = reading.parts[part].answer_type
     best = evidence[0] if evidence else None
     top = evidence[: TOP_PASSAGES * 3]
-    named = bool(reading.constraints)
+    constraints = reading.constraints_of(part)
+    named = bool(constraints)
     question_stems = knowledge.weighted_stems(reading.question)
     total = sum(question_stems.values()) or 1.0
     unknown = sum(w for s, w in question_stems.items() if s not in knowledge.stem_df) / total
@@ -109,7 +110,7 @@ def features(
         passage_words=max((e.passage_words for e in top), default=0.0),
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
         named_any=float(named),
-        named_union=named_union(reading, top, gatherer) if named and gatherer else 1.0,
+        named_union=named_union(constraints, top, gatherer) if named and gatherer else 1.0,
         speaker_met=speaker_met(reading, top),
         subject_spoke=subject_spoke(reading, top, knowledge),
         unknown=unknown,
@@ -154,9 +155,9 @@ class Judge:
         return probability >= self.threshold
 
 
-def named_union(reading: Reading, top: list[Evidence], gatherer) -> float:
+def named_union(constraints: list[tuple[str, str]], top: list[Evidence], gatherer) -> float:
     passages = list(dict.fromkeys(e.passage for e in top))[:TOP_PASSAGES]
-    met = [any(gatherer.mentions(p, kind, value) for p in passages) for kind, value in reading.constraints]
+    met = [any(gatherer.mentions(p, kind, value) for p in passages) for kind, value in constraints]
     return sum(met) / len(met)
 
 

@@ -202,6 +202,14 @@ class Reading:
     def wants_list(self) -> bool:
         return any(p.wants_list for p in self.parts)
 
+    def constraints_of(self, part: int) -> list[tuple[str, str]]:
+        """What one part names: in a question of several parts, only what that part's own words name ('Who chaired
+        it, and how many delegates from Brazil attended?': Brazil is the second part's)."""
+        if len(self.parts) == 1:
+            return self.constraints
+        words_of_part = fold(self.parts[part].text)
+        return [(k, v) for k, v in self.constraints if fold(v) in words_of_part]
+
     @property
     def constraints(self) -> list[tuple[str, str]]:
         """(kind, value) of everything an answering passage should mention."""
