@@ -168,7 +168,10 @@ def test_a_question_with_its_own_content_is_not_sent_to_the_header(assistant, qu
 
 def test_a_question_of_two_parts_answers_each_part(assistant):
     answer = assistant.ask("When did the 608th meeting end, and when was its summary record issued?")
-    assert [p.question for p in answer.parts] == ["When did the 608th meeting end", "when was its summary record issued"]
+    assert [p.question for p in answer.parts] == [
+        "When did the 608th meeting end",
+        "when was its summary record issued",
+    ]
     assert all(p.answered for p in answer.parts)
     assert answer.citations[0].quote == "The meeting rose at 5 p.m."
     assert answer.direct.startswith("5 p.m. [1]")
@@ -229,19 +232,6 @@ def test_without_history_a_question_is_searched_as_asked(assistant):
     assert assistant.ask(question).resolved_question == question
 
 
-def test_records_answering_equally_well_are_shown_latest_first(assistant):
-    answer = assistant.ask("Who chaired the Committee's meetings at the thirty-ninth and fortieth sessions?")
-    assert [c.label for c in answer.citations[:2]] == ["CMW/C/SR.608, header", "CMW/C/SR.590, header"]
-    assert answer.answer.index("17 April 2025") < answer.answer.index("13 December 2024")
-
-
-def test_an_answer_stops_where_the_quotes_grow_clearly_weaker(assistant):
-    states = assistant.ask("How many States parties does the Convention have?")
-    assert states.citations[0].label == "CMW/C/SR.608, para. 2" and "60 States Parties" in states.answer
-    # the concept note's goal for the general comment and a 2013 remark on promotion only share words with it
-    assert all(c.document == "CMW/C/SR.608" for c in states.citations), [c.label for c in states.citations]
-
-
 def test_a_sentence_sharing_one_word_with_the_question_does_not_lead(assistant):
     draft = assistant.answerer.draft("Why do so few States join the Convention?")
     best = draft.evidence[0][0]
@@ -282,7 +272,7 @@ def test_several_sources_for_a_question_asking_for_several(assistant):
     assert answer.answer.count("speaking via video link") >= 3
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "x" * 5000])
+@pytest.mark.parametrize("bad", ["", "   ", "\u200b\u200b", "x" * 5000])
 def test_bad_questions_get_a_clear_error(assistant, bad):
     with pytest.raises(QuestionError, match="question"):
         assistant.ask(bad)
@@ -304,7 +294,8 @@ def test_arbitrary_question_text_never_crashes(assistant, question):
     try:
         answer = assistant.ask(question)
     except QuestionError:
-        assert not question.strip() or len(" ".join(question.split())) > assistant.settings.max_question_chars
+        visible = any(c.isprintable() and not c.isspace() for c in question)
+        assert not visible or len(" ".join(question.split())) > assistant.settings.max_question_chars
         return
     assert isinstance(answer, Answer)
     assert answer.abstained or answer.citations

@@ -6,9 +6,10 @@ import json
 
 import pytest
 import schemathesis
-from assistant.answering import Answer, QuestionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from assistant.answering import Answer, QuestionError
 
 # ---- the HTTP API: every operation, every schemathesis phase (examples, coverage, fuzzing; valid and invalid data) ----
 

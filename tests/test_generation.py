@@ -6,8 +6,8 @@ import copy
 import json
 
 import pytest
-from assistant.answering import Answerer
 
+from assistant.answering import Answerer
 from assistant.generation import SYSTEM_PROMPT, build_messages, check_reply, generate_answer
 from assistant.passages import Passage
 from tests.fake_llm import FakeLLM

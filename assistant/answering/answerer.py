@@ -88,7 +88,9 @@ class Answerer:
         draft = Draft(question, resolved, reading, hits)
         if hits:
             draft.evidence = self.gatherer.gather(reading, hits, np.asarray(vectors[1:]))
-            draft.features = [features(reading, j, ev, hits, self.knowledge, self.gatherer) for j, ev in enumerate(draft.evidence)]
+            draft.features = [
+                features(reading, j, ev, hits, self.knowledge, self.gatherer) for j, ev in enumerate(draft.evidence)
+            ]
             draft.probabilities = [self.judge.probability(f) for f in draft.features]
         return draft
 
@@ -101,7 +103,7 @@ class Answerer:
         return self.follow_up(self.check_question(question), history or [])[0]
 
     def check_question(self, question: object) -> str:
-        if not isinstance(question, str) or not question.strip() or not any(c.isalnum() for c in question):
+        if not isinstance(question, str) or not any(c.isprintable() and not c.isspace() for c in question):
             raise QuestionError(
                 "the question is empty; ask something about the records, e.g. 'Who chaired the 590th meeting?'"
             )

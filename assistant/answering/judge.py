@@ -91,9 +91,7 @@ def features(
     top = evidence[: TOP_PASSAGES * 3]
     constraints = reading.constraints_of(part)
     named = bool(constraints)
-    question_stems = knowledge.weighted_stems(reading.question)
-    total = sum(question_stems.values()) or 1.0
-    unknown = sum(w for s, w in question_stems.items() if s not in knowledge.stem_df) / total
+    unknown = knowledge.unknown_share(reading.question)
     typed = [e for e in top if e.typed] if kind != "text" else top[:5]
     absent = [
         knowledge.idf(s)

@@ -9,6 +9,7 @@ verdict: the judge weighs it.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,11 +17,43 @@ from functools import cache
 from pathlib import Path
 
 from assistant.passages import Passage
-from assistant.text import NAME_PARTICLES, acronym, fold, ordinal_word, stem, stems, words
+from assistant.text import (
+    NAME_PARTICLES,
+    STOPWORDS,
+    acronym,
+    fold,
+    ordinal_word,
+    stem,
+    stems,
+    without_possessive,
+    words,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
 COMMON_SHARE = 0.05
+STATE_NAME_WORDS = frozenset(  # words of many States' names: no demonym of one State
+    [
+        "united",
+        "republic",
+        "democratic",
+        "islands",
+        "island",
+        "state",
+        "states",
+        "kingdom",
+        "federation",
+        "federal",
+        "federated",
+        "plurinational",
+        "arab",
+        "islamic",
+        "socialist",
+        "bolivarian",
+        "people's",
+        "peoples",
+    ]
+)
 TITLE_WORDS = frozenset(
     ["mr", "ms", "mrs", "mme", "dr", "prof", "the", "chair", "chairperson", "chairman", "chairwoman"]
 )
@@ -91,8 +124,10 @@ def demonym_state(word: str) -> str | None:
         return None
     for name, state in state_aliases().items():
         for part in name.split():
-            common = len(root) if part.startswith(root) else 0
-            if common >= 4 and common >= len(part) - 3 and part not in ("united", "republic", "democratic", "islands"):
+            if part == folded and part != name:
+                continue  # 'Central' is a word of 'Central African Republic', not a demonym
+            common = len(os.path.commonprefix([folded, part]))
+            if common >= 4 and common >= len(part) - 3 and part not in STATE_NAME_WORDS:
                 return state
     return None
 
@@ -152,7 +187,9 @@ class Knowledge:
         names: dict[str, str] = {}
         for p in passages:
             lexicon = HEADER_VOCABULARY if p.kind == "header" else None  # what header lines answer to
-            context = " ".join(filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title, p.document, lexicon]))
+            context = " ".join(
+                filter(None, [p.text, p.speaker, p.affiliation, p.section, p.title, p.document, lexicon])
+            )
             vocabulary.update(fold(w) for w in words(context))
             stem_df.update(set(stems(context)))
             for phrase in re.findall(
@@ -198,6 +235,18 @@ class Knowledge:
     def weighted_stems(self, text: str) -> dict[str, float]:
         return {s: self.idf(s) for s in set(stems(text))}
 
+    def unknown_share(self, text: str) -> float:
+        """IDF share of a text's words the corpus never uses, by any form: 'Mexican' is known (Mexico)."""
+        weighted = {}
+        for word in words(text):
+            word_stem = stem(word)
+            if fold(word) in STOPWORDS:
+                continue
+            known = word_stem in self.stem_df or self.knows(word) or demonym_state(word) is not None
+            weighted[word_stem] = (self.idf(word_stem), known)
+        total = sum(w for w, _ in weighted.values())
+        return sum(w for w, known in weighted.values() if not known) / total if total else 0.0
+
     def knows(self, word: str) -> bool:
         """Whether the corpus has a word, or a form of it ('German' in 'Germany'), or it is an acronym there."""
         folded = fold(word)
@@ -217,7 +266,7 @@ class Knowledge:
 
     def speakers_named(self, question: str) -> list[Speaker]:
         """Speakers a question names: by surname (spelling-tolerant), affiliation words, or an acronym."""
-        tokens = [w for w in words(question) if fold(w) not in TITLE_WORDS]
+        tokens = [without_possessive(w) for w in words(question) if fold(w) not in TITLE_WORDS]
         capitalised = [w for w in tokens if w[:1].isupper()]
         folded = {fold(w) for w in tokens}
         found = []

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.answering.knowledge import Knowledge, Speaker, session_key, states_in
-from assistant.text import MONTHS, STOPWORDS, fold, words
+from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
@@ -228,7 +228,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     reading = Reading(question=question, parts=split_parts(question, strip=bool(documents or unheld)))
     reading.documents, reading.unheld = documents, unheld
     reading.speakers = knowledge.speakers_named(question)
-    reading.persons = [m.group(1).split()[-1] for m in TITLE_NAME.finditer(question)]
+    reading.persons = [without_possessive(m.group(1).split()[-1]) for m in TITLE_NAME.finditer(question)]
     reading.states = states_in(question)
     reading.years = list(dict.fromkeys(YEAR.findall(question)))
     reading.numbered = [a or b for a, b in NUMBERED_REF.findall(question)]

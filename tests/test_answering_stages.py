@@ -1,0 +1,158 @@
+"""Each stage of the answerer alone: reading a question, what the corpus knows, the judge, composing."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering import compose
+from assistant.answering.gather import Evidence, header_line_words
+from assistant.answering.judge import FEATURE_NAMES, Judge, features
+from assistant.answering.knowledge import close_spelling, demonym_state, states_in
+from assistant.answering.read import is_follow_up, read
+from assistant.retrieval import Hit
+
+
+@pytest.fixture(scope="module")
+def knowledge(assistant):
+    return assistant.answerer.knowledge
+
+
+# ---- read ----
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who chaired the 590th meeting?", "person"),
+        ("When did the 608th meeting end?", "time"),
+        ("On what date was the record issued?", "date"),
+        ("How many States parties does the Convention have?", "number"),
+        ("What proportion of migrants are migrant workers?", "share"),
+        ("Which general comment deals with detention?", "document"),
+        ("Which articles of the Convention match objective 6?", "article"),
+        ("Which countries spoke at the meeting?", "state"),
+        ("In which city was the meeting held?", "place"),
+        ("What did Mr. Flynn say about alternatives to detention?", "text"),
+    ],
+)
+def test_the_answer_type_is_read_from_the_question(knowledge, question, kind):
+    assert read(question, knowledge).parts[0].answer_type == kind
+
+
+def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
+    reading = read("Who chaired the 590th meeting, and where was it held?", knowledge)
+    assert [p.text for p in reading.parts] == ["Who chaired the 590th meeting", "where was it held"]
+    assert [p.answer_type for p in reading.parts] == ["person", "place"]
+    assert reading.documents == ["CMW-C-SR.590"]
+    assert reading.parts[0].scored_text == "Who chaired the"  # the record is a filter, not words to match
+
+
+def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept(knowledge):
+    assert read("What happened at the thirty-ninth session?", knowledge).documents[0] == "CMW-C-SR.590"
+    assert read("What does CMW/C/SR.232 say about Morocco?", knowledge).documents == ["CMW-C-SR.232"]
+    reading = read("Who chaired the 999th meeting?", knowledge)
+    assert reading.documents == [] and reading.unheld == ["meeting 999"]
+
+
+def test_states_people_and_names_are_found_however_the_question_spells_them(knowledge):
+    reading = read("What did the Mexican representative say about Mr. Flin's remarks on the Olympic games?", knowledge)
+    assert reading.states == ["Mexico"]
+    assert reading.persons == ["Flin"]
+    assert "Olympic" in reading.names
+    assert any(s.name == "Mr. Flynn" for s in reading.speakers)  # a misspelt name still finds its speaker
+
+
+def test_a_question_naming_someone_who_speaks_has_a_subject(knowledge):
+    assert read("What did the delegation of Jamaica say?", knowledge).subject == "the delegation of Jamaica"
+    assert read("What did the Committee decide?", knowledge).subject is None
+
+
+def test_a_follow_up_points_back_or_names_nothing_of_its_own(knowledge):
+    assert is_follow_up(read("And what did she say about children?", knowledge))
+    assert is_follow_up(read("Which country was the latest to join?", knowledge))
+    assert not is_follow_up(read("What did Mexico say about family reunification?", knowledge))
+
+
+# ---- knowledge ----
+
+
+@pytest.mark.parametrize(
+    ("word", "state"),
+    [
+        ("Mexican", "Mexico"),
+        ("Greek", "Greece"),
+        ("Irish", "Ireland"),
+        ("Azerbaijani", "Azerbaijan"),
+        ("Tunisian", "Tunisia"),
+    ],
+)
+def test_demonyms_name_their_state(word, state):
+    assert demonym_state(word) == state
+
+
+def test_no_state_hides_in_ordinary_words():
+    assert demonym_state("International") is None and demonym_state("Central") is None
+    assert states_in("the United States of America and Viet Nam") == ["United States", "Viet Nam"]
+
+
+def test_spelling_variants_of_a_name_meet():
+    assert close_spelling("Flin", "Flynn") and close_spelling("Mendez", "Méndez")
+    assert not close_spelling("Flynn", "Salama")
+
+
+def test_header_lines_answer_to_the_words_users_ask_with():
+    lines = ["Chair: Ms. Diallo", "The meeting rose at 6 p.m.", "Original: English"]
+    chair, rose, original = header_line_words(lines)
+    assert "chair" in chair and "finish" in rose and "languag" in original
+
+
+# ---- judge ----
+
+
+def test_the_judge_file_matches_the_features_and_gives_probabilities(assistant):
+    judge = Judge.load()
+    assert len(judge.coefficients) == len(FEATURE_NAMES)
+    draft = assistant.answerer.draft("How many States parties does the Convention have?")
+    for f in draft.features:
+        assert set(vars(f)) == set(FEATURE_NAMES)
+    assert all(0.0 <= p <= 1.0 for p in draft.probabilities)
+    assert Judge.neutral().probability(draft.features[0]) == pytest.approx(0.5)
+
+
+def test_a_name_the_corpus_lacks_weighs_against_an_answer_but_does_not_refuse_it_alone(assistant):
+    answerer = assistant.answerer
+    draft = answerer.draft("What did the Mexican representative say about family reunification?")
+    assert draft.features[0].unknown == 0.0  # 'Mexican' is Mexico's: not an unknown word
+    assert not answerer.compose(draft).abstained
+
+
+def test_features_read_the_evidence_not_the_question_text(assistant):
+    answerer = assistant.answerer
+    draft = answerer.draft("Who chaired the 590th meeting?")
+    same = features(draft.reading, 0, draft.evidence[0], draft.hits, answerer.knowledge, answerer.gatherer)
+    assert same == draft.features[0]
+    empty = features(draft.reading, 0, [], [], answerer.knowledge, answerer.gatherer)
+    assert empty.score == 0.0 and empty.type_found == 0.0
+
+
+# ---- compose ----
+
+
+def evidence_of(passage, text: str) -> Evidence:
+    start = passage.text.index(text)
+    hit = Hit(passage, 1.0, 1, 1, 1, 0.5, 1.0)
+    return Evidence(hit, 0, 0, (start, start + len(text)), 0.5, 0.5, 0.5, 0.5, False, 1.0, True, score=0.9)
+
+
+def test_a_count_is_taken_next_to_what_is_counted(assistant, corpus, knowledge):
+    passage = corpus.passage("CMW/C/SR.608", "2")
+    sentence = passage.text[: passage.text.index(".") + 1]
+    quote = compose.Quote([evidence_of(passage, sentence)])
+    span = compose.typed_span("number", quote, "How many States parties does the Convention have?", knowledge)
+    assert span.startswith("60 States")  # not '21 February', a date
+
+
+def test_records_answering_equally_well_are_shown_latest_first(corpus):
+    older, newer = corpus.passage("CMW/C/SR.590", "header"), corpus.passage("CMW/C/SR.608", "header")
+    quotes = [compose.Quote([evidence_of(p, "Chair: Ms. Diallo")]) for p in (older, newer)]
+    assert [q.passage.document for q in compose.latest_first(quotes)] == ["CMW/C/SR.608", "CMW/C/SR.590"]
