@@ -44,6 +44,7 @@ from assistant.questions import (
     topic_terms,
 )
 from assistant.retrieval import Filters, Hit
+from assistant.sentences import sentence_spans, trim
 from assistant.settings import Settings
 
 ABSTENTION_MODEL = Path(__file__).with_name("abstention.json")
@@ -129,36 +130,6 @@ class Answer:
 
 
 # ---- sentences: the unit that is scored and quoted ----
-
-ABBREVIATION = re.compile(
-    r"(?:\b(?:Mr|Ms|Mrs|Mmes|Messrs|Dr|Prof|No|Nos|para|paras|art|arts|arts|etc|cf|Cf|vs|op|fn|sect|vol|Vol|pp|p|"
-    r"a\.m|p\.m|e\.g|i\.e|St|Inc|Ltd|Co|Jr|Sr)|\b[A-Z])$"
-)
-SENTENCE_END = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9“\"(‘])|\n+")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a passage; a header splits by line. Spans index the verbatim text."""
-    spans, start = [], 0
-    for match in SENTENCE_END.finditer(text):
-        before = text[start : match.start()]
-        if "\n" not in match.group() and ABBREVIATION.search(before):
-            continue  # "Mr. Flynn", "No. 6", "3 p.m. The": not an end
-        end = match.start() + len(match.group().rstrip())
-        if text[start:end].strip():
-            spans.append((start, end))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return [trim(text, s, e) for s, e in spans]
-
-
-def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 class Sentences:

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from assistant.answers import Answer, Citation, sentence_spans
+from assistant.answers import Answer, Citation
 from assistant.passages import Passage, human_date
+from assistant.sentences import sentence_spans
 from assistant.settings import Settings
 
 NO_ANSWER = "NOT IN THE RECORDS"

@@ -74,7 +74,7 @@ def eval_questions(limit: int) -> list[str]:
 def corpus_size(corpus: Corpus, questions: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(index_dir=Path(folder) / "index")
-        embedder = Embedder(settings.model)
+        embedder = Embedder.from_settings(settings)
         start = time.perf_counter()
         embedder.encode(["warm up"])
         model_load = time.perf_counter() - start
