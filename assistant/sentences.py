@@ -61,6 +61,10 @@ class SentenceVectors:
     vectors: np.ndarray  # (sentences, dim) float32 unit vectors, the index's embedder and backend
 
     @classmethod
+    def empty(cls) -> SentenceVectors:
+        return cls(np.zeros(1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+
+    @classmethod
     def cut(cls, texts: list[str]) -> tuple[SentenceVectors, list[str]]:
         """Spans and offsets for these passage texts, vectors still empty, and the sentence texts to embed."""
         spans = [passage_sentences(text) for text in texts]

@@ -25,27 +25,32 @@ from assistant.embeddings import BACKENDS  # noqa: E402
 SETS = [ROOT / "eval" / "questions.jsonl", *sorted((ROOT / "eval").glob("heldout*.jsonl"))]
 
 
-def measure(backend: str, work: Path) -> dict:
+def measure(overrides: dict, index_dir: Path) -> dict:
+    """Build corpus/ from empty with these settings, then search every eval set: MRR@10 and recall@5 per set."""
     from assistant import evaluation
     from assistant.corpus import load_corpus
     from assistant.index import build_index
     from assistant.service import Assistant
     from assistant.settings import Settings
 
-    settings = Settings(index_dir=work / backend, backend=backend)
+    settings = Settings(index_dir=index_dir, **overrides)
     corpus = load_corpus(settings.corpus_dir)
     started = time.perf_counter()
     build_index(corpus, settings, progress=False)
     build_s = time.perf_counter() - started
     assistant = Assistant.open(settings)
-    row: dict = {"backend": backend, "build_s": round(build_s, 1)}
+    row: dict = {**overrides, "build_s": round(build_s, 1), "vectors": assistant.retriever.index.manifest["vectors"]}
     queries = []
     for path in SETS:
         report = evaluation.run_eval(
             assistant, evaluation.load_questions(path), ["hybrid", "dense"], answers=False, progress=False
         )
         figures = report.figures()
-        row[path.stem] = {mode: round(figures[f"{mode}.mrr@10"], 4) for mode in ("hybrid", "dense")}
+        row[path.stem] = {
+            f"{mode}_{name}": round(figures[f"{mode}.{metric}"], 4)
+            for mode in ("hybrid", "dense")
+            for name, metric in (("mrr", "mrr@10"), ("recall5", "recall@5"))
+        }
         queries += [r.retrieved["dense"].seconds * 1000 for r in report.results]
     queries.sort()
     row["dense_search_p50_ms"] = round(queries[len(queries) // 2], 2)
@@ -59,7 +64,7 @@ def table(rows: list[dict]) -> str:
         "| --- " * (3 + len(names)) + "|",
     ]
     for row in rows:
-        cells = [f"{row[n]['hybrid']:.3f} / {row[n]['dense']:.3f}" for n in names]
+        cells = [f"{row[n]['hybrid_mrr']:.3f} / {row[n]['dense_mrr']:.3f}" for n in names]
         lines.append(
             f"| {row['backend']} | {row['build_s']} | {row['dense_search_p50_ms']} | " + " | ".join(cells) + " |"
         )
@@ -72,7 +77,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="assistant-backends-") as work:
-        rows = [measure(backend, Path(work)) for backend in args.backend or BACKENDS]
+        rows = [measure({"backend": backend}, Path(work) / backend) for backend in args.backend or BACKENDS]
     print(json.dumps(rows) if args.json else table(rows))
 
 
