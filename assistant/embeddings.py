@@ -72,6 +72,7 @@ class Embedder:
         self.backend = backend
         self.path = model_path(model)
         self.threads: int | None = None  # None: as many as the runtime likes (all cores)
+        self.recent: dict[str, np.ndarray] = {}  # the last RECENT_QUERIES single texts and their vectors
         self._model = None
         self._loading = threading.Lock()  # web requests in worker threads may ask for the model at once
 
@@ -172,6 +173,22 @@ class Embedder:
         """Unit vectors, float32, shape (len(texts), dim); batches of similar length waste less padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1:
+            return self.encode_query(texts[0])[None, :]
+        return self.encode_batch(texts, batch_size, show_progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text, remembered: an ask embeds its question for search and again for scoring sentences."""
+        vector = self.recent.get(text)
+        if vector is None:
+            vector = self.encode_batch([text], 1, False)[0]
+            vector.setflags(write=False)  # shared by every caller
+            if len(self.recent) >= RECENT_QUERIES:
+                self.recent.pop(next(iter(self.recent)), None)  # the oldest: dicts keep insertion order
+            self.recent[text] = vector
+        return vector
+
+    def encode_batch(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         progress = None
@@ -191,6 +208,7 @@ class Embedder:
         return vectors
 
 
+RECENT_QUERIES = 1024  # 1.5 MB of vectors
 GPU_BATCH = 256  # texts a batch on a GPU: small batches leave it idle between launches
 
 

@@ -237,6 +237,9 @@ def served_main(args: argparse.Namespace) -> None:
     if args.compare:
         result["compared"] = rows
         print(storage_table(rows), file=sys.stderr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"scale-{args.vectors}-{date.today().isoformat()}.json"
+    path.write_text(json.dumps({**result, "load_average": os.getloadavg()}, indent=2) + "\n")
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -98,6 +98,14 @@ def test_onnx_export_is_reused(onnx_cache):
     assert exported.stat().st_mtime_ns == before
 
 
+def test_a_repeated_query_is_embedded_once(embedder: Embedder):
+    first = embedder.encode(["Who chaired the 590th meeting?"])[0]
+    assert np.shares_memory(first, embedder.encode(["Who chaired the 590th meeting?"])[0])  # not embedded again
+    assert not np.shares_memory(first, embedder.encode(["Who chaired the 608th meeting?"])[0])
+    assert np.allclose(first, embedder.encode_batch(["Who chaired the 590th meeting?"], 1, False)[0], atol=1e-6)
+    assert not first.flags.writeable  # shared by every caller
+
+
 def test_unknown_backend_says_what_to_use():
     with pytest.raises(ModelNotAvailable, match="unknown embedding backend 'tensorrt'; use one of: torch, onnx"):
         Embedder(backend="tensorrt")
