@@ -92,8 +92,9 @@ class Embedder:
         try:
             if self.backend == "torch":
                 return TorchModel(self.path, self.threads)
-            from assistant.onnx_backend import OnnxModel
+            from assistant.onnx_backend import OnnxModel, check_folder
 
+            check_folder(self.path)  # before self.fingerprint, which would load a model that is no folder
             return OnnxModel(self.path, self.fingerprint, quantized=self.backend == "onnx-int8", threads=self.threads)
         except ModelNotAvailable:
             raise

@@ -33,7 +33,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-REALWORLD = ROOT.parent / "shared" / "realworld"
+# ../shared/realworld beside the checkout; BENCH_REALWORLD for a checkout elsewhere (a git worktree)
+REALWORLD = Path(os.environ.get("BENCH_REALWORLD") or ROOT.parent / "shared" / "realworld")
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines()]
 
 
