@@ -369,7 +369,12 @@ def run_scale() -> dict:
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),  # the machine is shared: latency depends on what else runs
+    }
 
 
 if __name__ == "__main__":
