@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.settings import DEFAULT_MODEL
+from assistant.settings import DEFAULT_BACKEND, DEFAULT_MODEL
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network: the machine may have none
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
 WINDOW_OVERLAP = 32  # word pieces shared by consecutive windows, so a sentence cut at one edge is whole in the other
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of the model's window
 
@@ -58,13 +59,26 @@ def hash_weights(model) -> str:
 
 
 class Embedder:
-    """One embedding model, loaded on first use and kept for the life of the process."""
+    """One embedding model on one backend, loaded on first use and kept for the life of the process.
 
-    def __init__(self, model: str = DEFAULT_MODEL):
+    backend 'torch' runs sentence-transformers (on CUDA in fp16 when there is a GPU); 'onnx' and
+    'onnx-int8' run the same weights exported to ONNX Runtime (onnx_backend.py), on the CPU.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND):
+        if backend not in BACKENDS:
+            raise ModelNotAvailable(f"unknown embedding backend {backend!r}; use one of: {', '.join(BACKENDS)}")
         self.name = model
+        self.backend = backend
         self.path = model_path(model)
+        self.threads: int | None = None  # None: as many as the runtime likes (all cores)
+        self.recent: dict[str, np.ndarray] = {}  # the last RECENT_QUERIES single texts and their vectors
         self._model = None
         self._loading = threading.Lock()  # web requests in worker threads may ask for the model at once
+
+    @classmethod
+    def from_settings(cls, settings) -> Embedder:
+        return cls(settings.model, settings.backend)
 
     @property
     def model(self):
@@ -75,31 +89,45 @@ class Embedder:
         return self._model
 
     def load(self):
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.logging.disable_progress_bar()  # "Loading weights" bars would clutter every command
         try:
-            return SentenceTransformer(self.path, device="cpu")
-        except Exception as err:  # OSError, ValueError, HF errors: all mean "cannot load this model"
+            if self.backend == "torch":
+                return TorchModel(self.path, self.threads)
+            from assistant.onnx_backend import OnnxModel, check_folder
+
+            check_folder(self.path)  # before self.fingerprint, which would load a model that is no folder
+            return OnnxModel(self.path, self.fingerprint, quantized=self.backend == "onnx-int8", threads=self.threads)
+        except ModelNotAvailable:
+            raise
+        except Exception as err:  # OSError, ValueError, HF and ONNX errors: all mean "cannot load this model"
             raise ModelNotAvailable(
-                f"cannot load embedding model {self.name!r} ({err}); use the bundled default "
-                f"{DEFAULT_MODEL!r} or a local sentence-transformers folder (ASSISTANT_MODEL / --model)"
+                f"cannot load embedding model {self.name!r} on backend {self.backend!r} ({err}); use the bundled "
+                f"default {DEFAULT_MODEL!r} or a local sentence-transformers folder (ASSISTANT_MODEL / --model), "
+                "or ASSISTANT_BACKEND=torch"
             ) from err
+
+    @property
+    def precision(self) -> str:
+        """What the vectors are computed in, as far as they differ: an index built in one serves queries in another
+        only within a family. fp32 PyTorch, fp16 CUDA and fp32 ONNX agree to a cosine of 0.9999; int8 does not (0.89)."""
+        return "int8" if self.backend == "onnx-int8" else "fp32"
 
     @cached_property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return self.model.dim
 
     @cached_property
     def max_tokens(self) -> int:
         """Word pieces the model reads, special tokens included: 256 for MiniLM; the rest would be cut off."""
-        return int(self.model.max_seq_length)
+        return self.model.max_tokens
 
     @cached_property
     def fingerprint(self) -> str:
         folder = Path(self.path)
-        return hash_folder(folder) if folder.is_dir() else hash_weights(self.model)
+        return hash_folder(folder) if folder.is_dir() else hash_weights(self.model.transformer)
+
+    @property
+    def device(self) -> str:
+        return self.model.device
 
     def serve_queries(self) -> None:
         """Run the model on one thread from now on, for a process that embeds one short query at a time.
@@ -107,13 +135,12 @@ class Embedder:
         A query gains nothing from a second core and, when that core is busy, waits for it: on this
         2-core machine under load, a query took 10-14 ms on one thread and 80-780 ms on two.
         """
-        import torch
-
-        torch.set_num_threads(1)
+        self.threads = 1
+        if self._model is not None:
+            self._model.set_threads(1)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        encoded = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        return self.model.count_tokens(texts)
 
     def windows(self, text: str, prefix: str = "", size: int | None = None, overlap: int = WINDOW_OVERLAP) -> list[str]:
         """`prefix + text` if the text fits `size` word pieces, else overlapping windows of it, each led by the prefix.
@@ -147,6 +174,22 @@ class Embedder:
         """Unit vectors, float32, shape (len(texts), dim); batches of similar length waste less padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1:
+            return self.encode_query(texts[0])[None, :]
+        return self.encode_batch(texts, batch_size, show_progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text, remembered: an ask embeds its question for search and again for scoring sentences."""
+        vector = self.recent.get(text)
+        if vector is None:
+            vector = self.encode_batch([text], 1, False)[0]
+            vector.setflags(write=False)  # shared by every caller
+            if len(self.recent) >= RECENT_QUERIES:
+                self.recent.pop(next(iter(self.recent)), None)  # the oldest: dicts keep insertion order
+            self.recent[text] = vector
+        return vector
+
+    def encode_batch(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         progress = None
@@ -154,13 +197,50 @@ class Embedder:
             from tqdm import tqdm
 
             progress = tqdm(total=len(texts), desc="Embedding", unit="text")
+        if self.device == "cuda":
+            batch_size = max(batch_size, GPU_BATCH)
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            vectors[rows] = self.model.encode(
-                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
+            vectors[rows] = self.model.embed([texts[i] for i in rows])
             if progress:
                 progress.update(len(rows))
         if progress:
             progress.close()
         return vectors
+
+
+RECENT_QUERIES = 1024  # 1.5 MB of vectors
+GPU_BATCH = 256  # texts a batch on a GPU: small batches leave it idle between launches
+
+
+class TorchModel:
+    """sentence-transformers on PyTorch: fp32 on the CPU, fp16 on CUDA when a GPU is there."""
+
+    def __init__(self, path: str, threads: int | None):
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # "Loading weights" bars would clutter every command
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.transformer = SentenceTransformer(path, device=self.device)
+        if self.device == "cuda":
+            self.transformer.half()  # fp16 on tensor cores; cosines with fp32 stay above 0.999
+        self.dim = int(self.transformer.get_embedding_dimension())
+        self.max_tokens = int(self.transformer.max_seq_length)
+        if threads:
+            self.set_threads(threads)
+
+    def set_threads(self, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids in self.transformer.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.transformer.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
+        return vectors.astype(np.float32)

@@ -15,30 +15,30 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from assistant import sentences
 from assistant.corpus import Corpus
 from assistant.documents import Document
 from assistant.embeddings import WINDOW_OVERLAP, Embedder
 from assistant.passages import Passage
+from assistant.sentences import SentenceVectors
 from assistant.settings import Settings
 from assistant.text import human_date
 
-FORMAT = 1  # bump when the files or the embedded text change shape: older indexes then ask for a rebuild
+FORMAT = 3  # 2: sentence vectors stored; 3: list items are sentences. Bump when the files or the embedded text change shape: older indexes then ask for a rebuild
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STORE = "passages.json"
 CACHE_VECTORS = "embedding-cache.npy"
 CACHE_KEYS = "embedding-cache.json"
-OUR_FILES = {MANIFEST, VECTORS, STORE, CACHE_VECTORS, CACHE_KEYS, ".gitkeep"}
+OUR_FILES = {MANIFEST, VECTORS, STORE, CACHE_VECTORS, CACHE_KEYS, *sentences.FILES, ".gitkeep"}
 FLAT_LIMIT = 100_000  # vectors (~3 a passage here); exact search over 100k: ~5 ms a query on one core; beyond: IVF
-SHORT_WINDOW, SHORT_OVERLAP = 64, 24  # word pieces: a sentence or two
-WINDOWS = {"short": SHORT_WINDOW, "short_overlap": SHORT_OVERLAP, "overlap": WINDOW_OVERLAP}
 RECALL_TARGET = 0.95  # recall@10 of IVF against exact search, measured at build time to choose nprobe
 REBUILD = "run `assistant build`"
 
@@ -64,6 +64,11 @@ class Index:
     vectors: faiss.Index  # ids are positions in `passages`; a long passage has several windows under one id
     manifest: dict
     documents: dict[str, Document]  # by doc_id
+    sentences: SentenceVectors = field(default_factory=SentenceVectors.empty)  # embedded at build time
+
+    def sentence_vectors(self, position: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """(spans, unit vectors) of the sentences of passages[position]; spans index the passage's verbatim text."""
+        return self.sentences.of(position)
 
     def nearest(self, query: np.ndarray, n: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
         """(passage position, best window score) of the n passages nearest to a unit query vector, best first."""
@@ -169,7 +174,13 @@ def read_manifest(index_dir: Path) -> dict | None:
     return manifest if isinstance(manifest, dict) else None
 
 
-def index_problem(index_dir: Path, corpus: Corpus, embedder: Embedder) -> str | None:
+def windows_of(settings: Settings) -> dict:
+    """How passages are cut into embedded windows: recorded in the manifest, a change asks for a rebuild."""
+    short = settings.short_window
+    return {"short": short, "short_overlap": short * 3 // 8, "overlap": WINDOW_OVERLAP}  # 64 -> 24 shared
+
+
+def index_problem(index_dir: Path, corpus: Corpus, embedder: Embedder, windows: dict | None = None) -> str | None:
     """Why the index in index_dir cannot serve this corpus and model, or None when it can."""
     if not (index_dir / MANIFEST).exists():
         return f"there is no index in {index_dir}"
@@ -178,10 +189,16 @@ def index_problem(index_dir: Path, corpus: Corpus, embedder: Embedder) -> str | 
         return f"its manifest {index_dir / MANIFEST} is damaged"
     if manifest.get("format") != FORMAT:
         return f"it was built in format {manifest.get('format')}, this version reads format {FORMAT}"
-    if manifest.get("windows") != WINDOWS:
-        return f"it was built with windows {manifest.get('windows')}, this version cuts {WINDOWS}"
+    windows = windows or windows_of(Settings())
+    if manifest.get("windows") != windows:
+        return f"it was built with windows {manifest.get('windows')}, the settings cut {windows}"
     if manifest.get("model") != embedder.name:
         return f"it was built with model {manifest.get('model')!r}, the settings ask for {embedder.name!r}"
+    if manifest.get("precision", "fp32") != embedder.precision:
+        return (
+            f"its vectors were computed in {manifest.get('precision', 'fp32')} (backend {manifest.get('backend')!r}), "
+            f"the settings ask for backend {embedder.backend!r} ({embedder.precision})"
+        )
     if manifest.get("corpus_hash") != corpus.content_hash:
         then, now = manifest.get("passages"), len(corpus.passages)
         return f"the corpus changed since it was built ({then} passages then, {now} now)"
@@ -212,16 +229,17 @@ def indexed_texts(corpus: Corpus) -> list[str]:
 
 def load_index(settings: Settings, corpus: Corpus, embedder: Embedder | None = None) -> Index:
     """The index for this corpus and model; raises IndexNotReady when it is missing, stale or damaged."""
-    embedder = embedder or Embedder(settings.model)
+    embedder = embedder or Embedder.from_settings(settings)
     index_dir = settings.index_dir
     restore_interrupted_swap(index_dir)
-    problem = index_problem(index_dir, corpus, embedder)
+    problem = index_problem(index_dir, corpus, embedder, windows_of(settings))
     if problem:
         raise IndexNotReady(f"The index is not ready: {problem}; {REBUILD} to build it.")
     manifest = read_manifest(index_dir) or {}
     try:
         vectors = faiss.read_index(str(index_dir / VECTORS))
         store = json.loads((index_dir / STORE).read_text(encoding="utf-8"))
+        sentence_vectors = SentenceVectors.load(index_dir)
     except (RuntimeError, OSError, ValueError) as err:  # faiss raises RuntimeError on an unreadable file
         raise IndexNotReady(f"The index in {index_dir} cannot be read ({err}); {REBUILD} to rebuild it.") from err
     return Index(
@@ -230,6 +248,7 @@ def load_index(settings: Settings, corpus: Corpus, embedder: Embedder | None = N
         vectors=vectors,
         manifest=manifest,
         documents={d.id: d for d in corpus.documents},
+        sentences=sentence_vectors,
     )
 
 
@@ -250,29 +269,37 @@ def build_index(
 ) -> BuildReport:
     """Build (or refresh) the index in settings.index_dir; nothing to do when it is up to date."""
     started = time.perf_counter()
-    embedder = embedder or Embedder(settings.model)
+    embedder = embedder or Embedder.from_settings(settings)
     index_dir = settings.index_dir
     restore_interrupted_swap(index_dir)
     check_is_index_folder(index_dir)
     remove_abandoned_builds(index_dir)
-    problem = index_problem(index_dir, corpus, embedder)
+    problem = index_problem(index_dir, corpus, embedder, windows_of(settings))
     if problem is None and not force:
         return BuildReport(False, "up to date", len(corpus.passages), 0, 0, time.perf_counter() - started)
-    texts, windows, owners = cut_windows(corpus, embedder)
-    keys = [cache_key(embedder.fingerprint, w) for w in windows]
-    vectors, fresh = embed_with_cache(embedder, windows, keys, read_cache(index_dir), settings.batch_size, progress)
+    texts, windows, owners = cut_windows(corpus, embedder, settings.short_window)
+    sentence_vectors, sentence_texts = SentenceVectors.cut([p.text for p in corpus.passages])
+    embedded = windows + sentence_texts  # one pass, one cache: a sentence that is also a window is embedded once
+    keys = [cache_key(vector_family(embedder), text) for text in embedded]
+    all_vectors, fresh = embed_with_cache(
+        embedder, embedded, keys, read_cache(index_dir), settings.batch_size, progress
+    )
+    vectors, sentence_vectors.vectors = all_vectors[: len(windows)], all_vectors[len(windows) :]
     vector_index, info = make_vector_index(vectors, np.asarray(owners, dtype=np.int64))
     manifest = {
         "format": FORMAT,
         "model": embedder.name,
         "fingerprint": embedder.fingerprint,
+        "backend": embedder.backend,
+        "precision": embedder.precision,
         "dim": embedder.dim,
         "max_tokens": embedder.max_tokens,
         "corpus_hash": corpus.content_hash,
         "text_hash": text_hash(texts),
         "passages": len(corpus.passages),
         "vectors": len(windows),
-        "windows": WINDOWS,
+        "windows": windows_of(settings),
+        "sentences": len(sentence_texts),
         "max_windows": int(np.bincount(owners).max(initial=1)),
         **info,
         "versions": library_versions(),
@@ -280,28 +307,35 @@ def build_index(
         "build_seconds": round(time.perf_counter() - started, 2),  # up to writing the files
     }
     store = {"passages": [p.to_dict() for p in corpus.passages], "texts": texts}
-    staging = write_staging(index_dir, vector_index, store, vectors, keys, manifest)
+    staging = write_staging(index_dir, vector_index, store, sentence_vectors, all_vectors, keys, manifest)
     swap_in(staging, index_dir)
-    changed = len({owners[i] for i in fresh})
+    sentence_owners = np.repeat(np.arange(len(corpus.passages)), np.diff(sentence_vectors.offsets))
+    changed = len({owners[i] if i < len(windows) else int(sentence_owners[i - len(windows)]) for i in fresh})
     reason = "forced" if problem is None else problem
     seconds = time.perf_counter() - started
     return BuildReport(True, reason, len(corpus.passages), changed, len(corpus.passages) - changed, seconds)
 
 
-def cut_windows(corpus: Corpus, embedder: Embedder) -> tuple[list[str], list[str], list[int]]:
+def cut_windows(corpus: Corpus, embedder: Embedder, short_window: int) -> tuple[list[str], list[str], list[int]]:
     """Each passage's indexed text, and the windows to embed with the position of the passage each belongs to."""
     prefixes = context_prefixes(corpus)
     texts = [prefix + p.text for prefix, p in zip(prefixes, corpus.passages, strict=True)]
     windows, owners = [], []
     for i, passage in enumerate(corpus.passages):
-        pieces = passage_windows(embedder, passage.text, prefixes[i])
+        pieces = passage_windows(embedder, passage.text, prefixes[i], short_window)
         windows += pieces
         owners += [i] * len(pieces)
     return texts, windows, owners
 
 
 def write_staging(
-    index_dir: Path, vector_index: faiss.Index, store: dict, vectors: np.ndarray, keys: list[str], manifest: dict
+    index_dir: Path,
+    vector_index: faiss.Index,
+    store: dict,
+    sentence_vectors: SentenceVectors,
+    vectors: np.ndarray,
+    keys: list[str],
+    manifest: dict,
 ) -> Path:
     """Every file of the new index in a folder beside index_dir; the manifest, written last, marks it complete."""
     staging = index_dir.parent / f".{index_dir.name}.building-{os.getpid()}"
@@ -309,23 +343,27 @@ def write_staging(
     staging.mkdir(parents=True)
     faiss.write_index(vector_index, str(staging / VECTORS))
     (staging / STORE).write_text(json.dumps(store, ensure_ascii=False), encoding="utf-8")
+    sentence_vectors.save(staging)
     np.save(staging / CACHE_VECTORS, vectors)
     (staging / CACHE_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    manifest["files"] = {name: file_hash(staging / name) for name in (VECTORS, STORE)}
+    manifest["files"] = {name: file_hash(staging / name) for name in (VECTORS, STORE, *sentences.FILES)}
     manifest["cache"] = {name: file_hash(staging / name) for name in (CACHE_VECTORS, CACHE_KEYS)}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return staging
 
 
-def passage_windows(embedder: Embedder, text: str, prefix: str) -> list[str]:
+def passage_windows(embedder: Embedder, text: str, prefix: str, short_window: int) -> list[str]:
     """The whole passage (in model-sized windows if long), and short windows that each hold a sentence or two.
 
     A passage often makes several points; its whole vector blurs them, a short window keeps one
     sharp, and the passage counts its best window. On the eval set: dense MRR@10 0.674 -> 0.724,
     hybrid 0.867 -> 0.897; "Why do so few States join the Convention?" ranks SR.506 para. 4 5th, not 19th.
     """
-    short = embedder.windows(text, prefix, size=SHORT_WINDOW, overlap=SHORT_OVERLAP)
-    return embedder.windows(text, prefix) + (short if len(short) > 1 else [])
+    whole = embedder.windows(text, prefix)
+    if not short_window:
+        return whole
+    short = embedder.windows(text, prefix, size=short_window, overlap=short_window * 3 // 8)
+    return whole + (short if len(short) > 1 else [])
 
 
 def check_is_index_folder(index_dir: Path) -> None:
@@ -398,6 +436,11 @@ def library_versions() -> dict[str, str]:
 # ---- the embedding cache: vectors by hash of (model fingerprint, embedded text) ----
 
 
+def vector_family(embedder: Embedder) -> str:
+    """What a cached vector depends on: the weights, and int8 apart (fp32 keys are those of earlier builds)."""
+    return embedder.fingerprint if embedder.precision == "fp32" else f"{embedder.fingerprint}-{embedder.precision}"
+
+
 def cache_key(fingerprint: str, text: str) -> str:
     return hashlib.sha256(f"{fingerprint}\x00{text}".encode()).hexdigest()[:32]
 
@@ -431,13 +474,24 @@ def embed_with_cache(
     return vectors, fresh
 
 
-# ---- the vector index: exact while small, IVF with a measured recall beyond ----
+# ---- the vector index: exact while small, IVF with 8-bit codes and a measured recall beyond ----
+
+STORAGES = ("flat", "sq8", "pq48")  # per vector: 4 bytes a dimension, 1 byte a dimension, 48 bytes in all
 
 
 def make_vector_index(
-    vectors: np.ndarray, ids: np.ndarray, flat_limit: int = FLAT_LIMIT, recall_target: float = RECALL_TARGET
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    flat_limit: int = FLAT_LIMIT,
+    recall_target: float = RECALL_TARGET,
+    storage: str = "sq8",
 ) -> tuple[faiss.Index, dict]:
-    """An inner-product index over unit vectors (so scores are cosines), and what to record about it."""
+    """An inner-product index over unit vectors (so scores are cosines), and what to record about it.
+
+    Up to flat_limit vectors: exact. Beyond, IVF with 8-bit scalar-quantised vectors: on 1M synthetic vectors
+    (bench/scale.py --compare) IVF-flat held 1.5 GB, IVF-SQ8 0.4 GB at the same recall@10 and latency, and
+    IVF-PQ48 0.06 GB but recall@10 far below 0.95 without a re-ranking copy.
+    """
     n, dim = vectors.shape
     if n <= flat_limit:
         index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
@@ -446,14 +500,29 @@ def make_vector_index(
     # sqrt(n) lists: 1,000,000 vectors -> 1,000 lists of ~1,000. More lists search faster but train slower:
     # k-means over n x nlist x dim dominates the build, and this must build on 2 cores in minutes.
     nlist = int(np.sqrt(n))
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf = ivf_index(dim, nlist, storage)
     sample = np.random.default_rng(0).choice(n, size=min(n, 50 * nlist), replace=False)  # faiss asks >= 39 a list
     ivf.train(vectors[np.sort(sample)])
     index = faiss.IndexIDMap(ivf)
-    index.add_with_ids(vectors, ids)
+    for start in range(0, n, 100_000):  # in chunks: faiss copies what it is given
+        index.add_with_ids(vectors[start : start + 100_000], ids[start : start + 100_000])
     nprobe, recall = tune_nprobe(ivf, vectors, recall_target)
     ivf.nprobe = nprobe
-    return index, {"index_type": "ivf", "nlist": nlist, "nprobe": nprobe, "recall_at_10": round(recall, 4)}
+    info = {"index_type": "ivf", "storage": storage, "nlist": nlist, "nprobe": nprobe}
+    return index, {**info, "recall_at_10": round(recall, 4)}
+
+
+def ivf_index(dim: int, nlist: int, storage: str) -> faiss.IndexIVF:
+    quantizer = faiss.IndexFlatIP(dim)
+    if storage == "flat":
+        return faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    if storage == "sq8":
+        return faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+    if storage == "pq48":
+        return faiss.IndexIVFPQ(quantizer, dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
+    raise ValueError(f"unknown vector storage {storage!r}; use one of: {', '.join(STORAGES)}")
 
 
 def tune_nprobe(ivf: faiss.IndexIVF, vectors: np.ndarray, target: float, queries: int = 200) -> tuple[int, float]:

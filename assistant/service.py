@@ -26,10 +26,12 @@ class Assistant:
     def open(cls, settings: Settings, judge=None) -> Assistant:
         """Load corpus and index; raises IndexNotReady (with the command to fix it) when the index is stale."""
         corpus = load_corpus(settings.corpus_dirs)
-        embedder = Embedder(settings.model)
+        embedder = Embedder.from_settings(settings)
         index = load_index(settings, corpus, embedder)
         retriever = Retriever(index, embedder)
-        return cls(settings, corpus, retriever, Answerer(retriever, settings, judge))
+        answerer = Answerer(retriever, settings, judge)
+        answerer.sentences.store(index.passages, index.sentences)  # embedded with the index: none per question
+        return cls(settings, corpus, retriever, answerer)
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid"

@@ -9,12 +9,8 @@ Where things are: this module holds the app, its routes and error handling; api_
 response models; pages.py the HTML rendering helpers the templates use.
 """
 
-import atexit
-import contextlib
 import json
 import logging
-import os
-import threading
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Form, Path, Query, Request
@@ -59,7 +55,6 @@ PATTERN_HINTS = {
     ISO_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
     PAGE_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
 }
-WARM_STOP_SECONDS = 10  # at exit, how long to wait for the warm-up batch under way (one batch takes well under 1 s)
 EXAMPLE_BODY = '{"question": "Who chaired the 590th meeting?"}'
 EXAMPLE_QUESTIONS = [
     "How many States parties does the Convention have?",
@@ -135,34 +130,11 @@ def index_info(assistant: Assistant) -> dict:
 # ---- the application ----
 
 
-def warm_quietly(assistant: Assistant, stop: threading.Event) -> None:
-    """Warm up at the lowest CPU priority (Linux niceness is per thread), so questions asked meanwhile go first."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    assistant.answerer.warm(stop)
-
-
-def start_warming(assistant: Assistant) -> None:
-    """Warm in the background; at exit, stop between batches and wait, so that the process never ends while the
-    thread is inside the model (which aborts with 'terminate called without an active exception')."""
-    stop = threading.Event()
-    thread = threading.Thread(target=warm_quietly, args=(assistant, stop), name="warm-answer-sentences", daemon=True)
-    thread.start()
-
-    def finish() -> None:
-        stop.set()
-        thread.join(timeout=WARM_STOP_SECONDS)
-
-    atexit.register(finish)
-
-
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     """The web service over one Assistant; opens it from settings (raising IndexNotReady) when none is given."""
     assistant = assistant or Assistant.open(settings)
-    # Sentence vectors for answers are embedded once in the background (~10 s), so that no question waits for them
-    # and the server still answers its first question within seconds of starting.
+    # Sentence vectors come with the index (assistant/sentences.py): nothing to warm but the model itself.
     assistant.retriever.embedder.model  # noqa: B018 - load it now: /healthz then means the first answer is quick
-    start_warming(assistant)
     corpus = assistant.corpus
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})

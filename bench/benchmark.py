@@ -1,7 +1,9 @@
 """Benchmark: prints and saves the figures the README quotes. Not a test: nothing here fails on a slow machine.
 
     python bench/benchmark.py                 # everything on this machine (a few minutes)
+    python bench/benchmark.py --json          # the headline figures as one JSON object (issue 16's keys)
     python bench/benchmark.py --only embed    # embedding throughput only (run it on a GPU machine too)
+    python bench/benchmark.py --only windows  # windows per passage: whole only / 64 / 128 pieces, recall and build time
     python bench/benchmark.py --load-questions 2000 --clients 32
 
 Figures: index build time for the corpus (cold and up to date), cold start of the server to its first
@@ -31,6 +33,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+# ../shared/realworld beside the checkout; BENCH_REALWORLD for a checkout elsewhere (a git worktree)
+REALWORLD = Path(os.environ.get("BENCH_REALWORLD") or ROOT.parent / "shared" / "realworld")
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines()]
 
 
@@ -62,6 +66,8 @@ def bench_build(index_dir: Path) -> dict:
 
 
 def bench_in_process(index_dir: Path) -> dict:
+    """Warm, in one process: the question embedding alone (the configured backend against sentence-transformers
+    fp32 PyTorch, alternating question by question so that both see the same load), search, and ask."""
     from assistant.service import Assistant
     from assistant.settings import Settings
 
@@ -69,18 +75,38 @@ def bench_in_process(index_dir: Path) -> dict:
     assistant = Assistant.open(Settings(index_dir=index_dir))
     assistant.ask(QUESTIONS[0])
     first_answer_s = time.perf_counter() - start
-    start = time.perf_counter()
-    assistant.answerer.warm()  # as the server does in the background at start
-    warm_up_s = time.perf_counter() - start
+    baseline = baseline_model(threads=1)  # one thread, as the server's query path (Embedder.serve_queries)
+    embedder = assistant.retriever.embedder
+    encode, encode_baseline = [], []
+    for question in QUESTIONS:
+        encode.append(timed_ms(embedder.encode_batch, [question], 1, False))  # past the cache of recent queries
+        encode_baseline.append(timed_ms(baseline.encode, [question], normalize_embeddings=True))
+    embedder.recent.clear()  # every search and every ask embeds its question afresh
     search = [timed_ms(assistant.search, q, k=10) for q in QUESTIONS]
+    embedder.recent.clear()
     ask = [timed_ms(assistant.ask, q) for q in QUESTIONS]
     return {
+        "backend": embedder.backend,
         "open_and_first_answer_s": round(first_answer_s, 2),
-        "sentence_warm_up_s": round(warm_up_s, 2),
+        "encode_ms": percentiles(encode),
+        "encode_baseline_ms": percentiles(encode_baseline),
         "search_ms": percentiles(search),
         "ask_ms": percentiles(ask),
         "questions": len(QUESTIONS),
     }
+
+
+def baseline_model(threads: int | None = None):
+    """sentence-transformers fp32 on PyTorch, the CPU: the stack before issue 16, measured in the same run."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embeddings import model_path
+    from assistant.settings import Settings
+
+    if threads:
+        torch.set_num_threads(threads)
+    return SentenceTransformer(model_path(Settings().model), device="cpu")
 
 
 def free_port() -> int:
@@ -139,14 +165,18 @@ def bench_http(index_dir: Path, total: int, clients: int) -> dict:
         [sys.executable, "-m", "assistant.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        first_answer_s = wait_for_first_answer(base, start)
+        first_answer_s, first_ms = wait_for_first_answer(base, start)
         sequential = []
         with httpx.Client(timeout=60) as http:
+            first20 = [first_ms] + [
+                timed_ms(http.post, f"{base}/api/ask", json={"question": q}) for q in QUESTIONS[1:20]
+            ]
             for question in QUESTIONS:
                 sequential.append(timed_ms(http.post, f"{base}/api/ask", json={"question": question}))
-        load = asyncio.run(load_test(base, total, clients))
+        load = asyncio.run(load_test(base, total, clients)) if total else None
         return {
             "cold_start_to_first_answer_s": round(first_answer_s, 2),
+            "first20_ask_ms": percentiles(first20),
             "ask_over_http_ms": percentiles(sequential),
             "load_test": load,
             "server_peak_rss_mb": peak_rss_mb(server.pid),
@@ -156,34 +186,112 @@ def bench_http(index_dir: Path, total: int, clients: int) -> dict:
         server.wait(timeout=30)
 
 
-def wait_for_first_answer(base: str, start: float, limit_s: float = 120) -> float:
+def wait_for_first_answer(base: str, start: float, limit_s: float = 120) -> tuple[float, float]:
+    """Seconds from process start to the first answer, and that answer's own request time in ms."""
     while time.perf_counter() - start < limit_s:
         try:
+            asked = time.perf_counter()
             response = httpx.post(f"{base}/api/ask", json={"question": QUESTIONS[0]}, timeout=30)
             if response.status_code == 200:
-                return time.perf_counter() - start
+                return time.perf_counter() - start, (time.perf_counter() - asked) * 1000
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"the server gave no answer within {limit_s} s")
 
 
-def bench_embedding(batch_size: int = 64, passages: int = 2048) -> dict:
-    """Passages per second through the embedding model, on the GPU when there is one."""
-    import torch
-
+def bench_embedding(passages: int = 256, batch_size: int = 32) -> dict:
+    """Passages per second through the configured backend (on the GPU when torch sees one) and through
+    sentence-transformers fp32 on the CPU, the same passages in the same run."""
     from assistant.corpus import load_corpus
     from assistant.embeddings import Embedder
     from assistant.settings import Settings
 
-    texts = [p.text for p in load_corpus(Settings().corpus_dirs).passages]
+    settings = Settings()
+    texts = [p.text for p in load_corpus(settings.corpus_dirs).passages]
     texts = (texts * (passages // len(texts) + 1))[:passages]
-    embedder = Embedder(Settings().model)
+    embedder = Embedder.from_settings(settings)
     embedder.encode(texts[:batch_size], batch_size=batch_size)  # load and warm up
     start = time.perf_counter()
     embedder.encode(texts, batch_size=batch_size)
     elapsed = time.perf_counter() - start
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    return {"device": device, "passages": passages, "passages_per_s": round(passages / elapsed, 1)}
+    figures = {"backend": embedder.backend, "device": device_name(embedder), "passages": passages}
+    figures["passages_per_s"] = round(passages / elapsed, 1)
+    if embedder.device == "cpu":
+        baseline = baseline_model()
+        ordered = sorted(texts, key=len)  # as Embedder.encode batches them: less padding
+        start = time.perf_counter()
+        baseline.encode(ordered, batch_size=batch_size, normalize_embeddings=True)
+        figures["baseline_passages_per_s"] = round(passages / (time.perf_counter() - start), 1)
+    return figures
+
+
+def device_name(embedder) -> str:
+    if embedder.device == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return "cpu"
+
+
+def bench_windows() -> dict:
+    """Windows per passage: whole passages only, or with short windows of 64 or of 128 word pieces beside them.
+    Each builds corpus/ from empty (build time) and is searched on every eval set (bench/backends.py)."""
+    from backends import SETS, measure
+
+    rows = {}
+    for short in (0, 64, 128):
+        with tempfile.TemporaryDirectory(prefix="assistant-windows-") as work:
+            rows[f"short_{short}"] = measure({"short_window": short}, Path(work) / "index")
+    return {"sets": [p.stem for p in SETS], "variants": rows}
+
+
+def bench_corpus_build() -> dict:
+    """The five records plus ../shared/realworld, built from an empty index with the configured backend.
+
+    Until ASSISTANT_CORPUS_DIR takes several folders, the two are merged into one temporary folder (copies and
+    one manifest), made here and removed after."""
+    if not REALWORLD.is_dir():
+        return {"error": f"{REALWORLD} is missing"}
+    with tempfile.TemporaryDirectory(prefix="assistant-corpus-") as work:
+        corpus_dir, index_dir = Path(work) / "corpus", Path(work) / "index"
+        shutil.copytree(ROOT / "corpus", corpus_dir)
+        manifest = json.loads((corpus_dir / "manifest.json").read_text())
+        for entry in json.loads((REALWORLD / "manifest.json").read_text())["documents"]:
+            shutil.copy(REALWORLD / entry["file"], corpus_dir / entry["file"])
+            manifest["documents"].append(entry)
+        (corpus_dir / "manifest.json").write_text(json.dumps(manifest))
+        env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus_dir), "ASSISTANT_INDEX_DIR": str(index_dir)}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "assistant.cli", "build"], env=env, check=True, capture_output=True)
+        build_s = time.perf_counter() - start
+        built = json.loads((index_dir / "manifest.json").read_text())
+    return {
+        "build_s": round(build_s, 1),
+        "backend": built["backend"],
+        "passages": built["passages"],
+        "windows": built["vectors"],
+        "sentences": built["sentences"],
+    }
+
+
+def headline(figures: dict) -> dict:
+    """Issue 16's keys, from the parts that ran."""
+    process, http, embed = figures.get("process", {}), figures.get("http", {}), figures.get("embed", {})
+    corpus_build = figures.get("corpus_build", {})
+    pick = {
+        "backend": process.get("backend") or embed.get("backend"),
+        "encode_p50_ms": process.get("encode_ms", {}).get("p50"),
+        "encode_baseline_p50_ms": process.get("encode_baseline_ms", {}).get("p50"),
+        "search_p50_ms": process.get("search_ms", {}).get("p50"),
+        "ask_p50_ms": process.get("ask_ms", {}).get("p50"),
+        "ask_p95_ms": process.get("ask_ms", {}).get("p95"),
+        "first20_ask_p95_ms": http.get("first20_ask_ms", {}).get("p95"),
+        "cold_start_s": http.get("cold_start_to_first_answer_s"),
+        "embed_passages_per_s": embed.get("passages_per_s"),
+        "embed_baseline_passages_per_s": embed.get("baseline_passages_per_s"),
+        "build_s": corpus_build.get("build_s"),
+    }
+    return {key: value for key, value in pick.items() if value is not None}
 
 
 def git_commit() -> str:
@@ -193,36 +301,64 @@ def git_commit() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["build", "process", "http", "embed", "scale"], action="append")
-    parser.add_argument("--load-questions", type=int, default=2000)
+    parser.add_argument("--only", choices=[name for name, _ in PARTS], action="append")
+    parser.add_argument(
+        "--load-questions", type=int, help="questions of the load test (2000; 0 skips it, as --json does)"
+    )
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--embed-passages", type=int, default=256, help="passages embedded by --only embed")
     parser.add_argument("--scale", action="store_true", help="also run bench/scale.py (100k and 1M passages)")
+    parser.add_argument("--json", action="store_true", help="print issue 16's headline figures as one JSON object")
     args = parser.parse_args()
-    parts = set(args.only or ["build", "process", "http", "embed"] + (["scale"] if args.scale else []))
+    load_questions = args.load_questions if args.load_questions is not None else (0 if args.json else 2000)
+    default = (
+        ["build", "process", "http", "embed"]
+        + (["corpus_build"] if args.json else [])
+        + (["scale"] if args.scale else [])
+    )
+    parts = set(args.only or default)
     figures: dict = {"date": date.today().isoformat(), "commit": git_commit(), "machine": machine()}
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     index_dir = work / "index"
+    log = sys.stderr if args.json else sys.stdout
     try:
-        if "build" not in parts:  # the other parts read an index: use the one `assistant build` made
+        if "build" not in parts and parts & {"process", "http"}:  # they read an index: the one `assistant build` made
             shutil.copytree(ROOT / "index", index_dir)
-        for name, run in [
-            ("build", lambda: bench_build(index_dir)),
-            ("process", lambda: bench_in_process(index_dir)),
-            ("http", lambda: bench_http(index_dir, args.load_questions, args.clients)),
-            ("embed", bench_embedding),
-            ("scale", run_scale),
-        ]:
+        runs = {
+            "build": lambda: bench_build(index_dir),
+            "process": lambda: bench_in_process(index_dir),
+            "http": lambda: bench_http(index_dir, load_questions, args.clients),
+            "embed": lambda: bench_embedding(args.embed_passages),
+            "corpus_build": bench_corpus_build,
+            "windows": bench_windows,
+            "scale": run_scale,
+        }
+        for name, _ in PARTS:
             if name in parts:
-                print(f"-- {name}", flush=True)
-                figures[name] = run()
-                print(json.dumps(figures[name], indent=2), flush=True)
+                print(f"-- {name}", file=log, flush=True)
+                figures[name] = runs[name]()
+                print(json.dumps(figures[name], indent=2), file=log, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    figures["headline"] = headline(figures)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"benchmark-{figures['date']}-{figures['commit']}.json"
     out.write_text(json.dumps(figures, indent=2) + "\n")
     (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"wrote {out}")
+    print(f"wrote {out}", file=log)
+    if args.json:
+        print(json.dumps({**figures["headline"], "details": figures}))
+
+
+PARTS = [
+    ("build", "cold, up-to-date and forced builds of corpus/"),
+    ("process", "encode, search and ask in one warm process"),
+    ("http", "cold start, the first 20 asks and a load test over HTTP"),
+    ("embed", "passages per second, the configured backend and the baseline"),
+    ("corpus_build", "corpus/ plus ../shared/realworld from an empty index"),
+    ("windows", "windows per passage ablation"),
+    ("scale", "bench/scale.py"),
+]
 
 
 def run_scale() -> dict:
@@ -233,7 +369,12 @@ def run_scale() -> dict:
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),  # the machine is shared: latency depends on what else runs
+    }
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/scale.py [--sizes 100000 1000000] [--retriever-size 100000] [--queries 153]
     .venv/bin/python bench/scale.py --sizes --retriever-size 0     # corpus size only: about a minute
+    .venv/bin/python bench/scale.py --vectors 1000000 --json       # the index chosen at 1M: one JSON object
+    .venv/bin/python bench/scale.py --vectors 1000000 --compare    # IVF-flat / IVF-SQ8 / IVF-PQ48 side by side
 
 1. Corpus size: a full build into a temp folder (model load, embedding, FAISS, files), a second build
    (nothing to do), a forced rebuild (every vector from the cache), then search latency per mode in a
@@ -26,6 +28,8 @@ import random
 import re
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -37,7 +41,7 @@ import numpy as np
 
 from assistant.corpus import Corpus, load_corpus
 from assistant.embeddings import Embedder
-from assistant.index import FLAT_LIMIT, Index, build_index, load_index, make_vector_index, recall_at
+from assistant.index import FLAT_LIMIT, STORAGES, Index, build_index, load_index, make_vector_index, recall_at
 from assistant.retrieval import Retriever
 from assistant.settings import PROJECT_ROOT, Settings
 
@@ -74,7 +78,7 @@ def eval_questions(limit: int) -> list[str]:
 def corpus_size(corpus: Corpus, questions: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(index_dir=Path(folder) / "index")
-        embedder = Embedder(settings.model)
+        embedder = Embedder.from_settings(settings)
         start = time.perf_counter()
         embedder.encode(["warm up"])
         model_load = time.perf_counter() - start
@@ -194,12 +198,74 @@ def vectors_at(n: int, base: np.ndarray, queries: np.ndarray) -> dict:
     }
 
 
+# ---- 4. one size, served from the saved index: what a query costs in time, recall and memory ----
+
+
+def served_at(n: int, storages: list[str], base: np.ndarray, queries: np.ndarray) -> list[dict]:
+    """Build each storage over the same n vectors, save it, and query it from a fresh process (bench/query_index.py)
+    whose peak resident memory is the serving cost: the build's 1.5 GB of float vectors never enter it."""
+    vectors = synthetic_vectors(base, n, seed=2)
+    _, truth = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "queries.npy", queries)
+        np.save(Path(folder) / "truth.npy", truth)
+        for storage in storages:
+            start = time.perf_counter()
+            index, info = make_vector_index(vectors, np.arange(n, dtype=np.int64), storage=storage)
+            build = time.perf_counter() - start
+            path = Path(folder) / f"{storage}.faiss"
+            faiss.write_index(index, str(path))
+            del index
+            command = [sys.executable, str(Path(__file__).with_name("query_index.py")), str(path)]
+            command += [f"{folder}/queries.npy", f"{folder}/truth.npy", "--nprobe", str(info.get("nprobe", 0))]
+            served = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            rows.append({"vectors": n, **info, "build_s": round(build, 1), **served})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
+def served_main(args: argparse.Namespace) -> None:
+    questions = eval_questions(args.queries)
+    corpus = load_corpus(PROJECT_ROOT / "corpus")
+    embedder = Embedder.from_settings(Settings())
+    base = embedder.encode([p.text for p in corpus.passages])
+    queries = embedder.encode(questions)
+    storages = list(STORAGES) if args.compare else ["sq8"]
+    rows = served_at(args.vectors, storages, base, queries)
+    result = {**next(r for r in rows if r.get("storage", "sq8") == "sq8"), "build_peak_rss_mb": peak_mb()}
+    if args.compare:
+        result["compared"] = rows
+        print(storage_table(rows), file=sys.stderr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"scale-{args.vectors}-{date.today().isoformat()}.json"
+    path.write_text(json.dumps({**result, "load_average": os.getloadavg()}, indent=2) + "\n")
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+def storage_table(rows: list[dict]) -> str:
+    lines = ["| storage | index MB | query p50 / p95 ms | recall@10 | peak RSS querying MB | nprobe | build s |"]
+    lines.append("| --- " * 7 + "|")
+    for r in rows:
+        lines.append(
+            f"| IVF{r['nlist']}-{r['storage']} | {r['index_bytes'] / 2**20:.0f} | {r['query_p50_ms']} / "
+            f"{r['query_p95_ms']} | {r['recall_at_10']} | {r['peak_rss_mb']:.0f} | {r['nprobe']} | {r['build_s']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vectors", type=int, help="only: build the index chosen at this size, then query it")
+    parser.add_argument("--compare", action="store_true", help="with --vectors: every storage, side by side")
+    parser.add_argument("--json", action="store_true", help="with --vectors: one JSON object")
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000], help="vector counts; none: skip")
     parser.add_argument("--retriever-size", type=int, default=100_000, help="passages for the full retriever; 0: skip")
     parser.add_argument("--queries", type=int, default=153, help="eval questions used as queries")
     args = parser.parse_args()
+    if args.vectors:
+        served_main(args)
+        return
     questions = eval_questions(args.queries)
     corpus = load_corpus(PROJECT_ROOT / "corpus")
     results: dict = {"date": date.today().isoformat(), "flat_limit": FLAT_LIMIT, "queries": len(questions)}

@@ -20,6 +20,16 @@ hypothesis_settings.register_profile("fuzz", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory):
+    """ONNX exports of the model go to a folder of the test session, not the user's ~/.cache (servers started by
+    tests inherit the variable)."""
+    folder = tmp_path_factory.mktemp("onnx")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSISTANT_ONNX_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Corpus:
     return load_corpus(CORPUS_DIR)

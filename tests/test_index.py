@@ -29,6 +29,8 @@ from assistant.index import (
     load_index,
     make_vector_index,
 )
+from assistant.sentences import FILES as SENTENCE_FILES
+from assistant.sentences import sentence_spans
 from assistant.settings import PROJECT_ROOT, Settings
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
@@ -71,10 +73,41 @@ def test_round_trip_keeps_passages_and_finds_each_by_its_own_text(settings: Sett
     assert manifest["corpus_hash"] == corpus.content_hash and manifest["passages"] == len(corpus.passages)
     assert manifest["index_type"] == "flat" and manifest["vectors"] > len(corpus.passages)  # short windows too
     assert {"faiss", "sentence_transformers", "torch", "bm25s"} <= set(manifest["versions"])
-    assert set(manifest["files"]) == {VECTORS, STORE} and manifest["fingerprint"] == embedder.fingerprint
+    assert (
+        set(manifest["files"]) == {VECTORS, STORE, *SENTENCE_FILES} and manifest["fingerprint"] == embedder.fingerprint
+    )
+    assert manifest["backend"] == settings.backend and manifest["precision"] == "fp32"
     for i in (0, 17, len(corpus.passages) - 1):
         vector = embedder.encode([index.texts[i]])[0]
         assert index.nearest(vector, 3)[0][0] == i
+
+
+def test_sentence_vectors_are_stored_with_the_index(settings: Settings, corpus: Corpus, embedder):
+    """Each passage's sentences come back from disk with the vectors the embedder gives them now."""
+    index = load_index(settings, corpus, embedder)
+    assert index.manifest["sentences"] == len(index.sentences.vectors)
+    for i in (0, 17, len(corpus.passages) - 1):
+        text = corpus.passages[i].text
+        spans, vectors = index.sentence_vectors(i)
+        assert spans == (sentence_spans(text) or [(0, len(text))]) and vectors.shape == (len(spans), embedder.dim)
+        fresh = embedder.encode([text[s:e] for s, e in spans])
+        assert np.allclose(vectors, fresh, atol=1e-4)
+
+
+def test_another_precision_is_refused(small):
+    settings, corpus = small
+    with pytest.raises(IndexNotReady, match=r"computed in fp32 \(backend 'onnx'\).*'onnx-int8'.*run `assistant build`"):
+        load_index(settings, corpus, Embedder(backend="onnx-int8"))
+
+
+def test_a_build_without_short_windows_is_recorded_and_asks_for_a_rebuild(small, embedder):
+    settings, corpus = small
+    whole_only = settings.model_copy(update={"short_window": 0})
+    with pytest.raises(IndexNotReady, match="built with windows"):
+        load_index(whole_only, corpus, embedder)
+    build_index(corpus, whole_only, embedder, progress=False)
+    index = load_index(whole_only, corpus, embedder)
+    assert index.manifest["vectors"] == len(corpus.passages)  # short passages: one window each
 
 
 def test_indexed_text_carries_context(corpus: Corpus):

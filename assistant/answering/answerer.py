@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,10 +92,6 @@ class Answerer:
             ]
             draft.probabilities = [self.judge.probability(f) for f in draft.features]
         return draft
-
-    def warm(self, stop: threading.Event | None = None) -> None:
-        """Embed every passage's sentences now, so that no question waits for it (a server calls this once)."""
-        self.sentences.warm(self.retriever.passages, stop=stop)
 
     def resolve_question(self, question: str, history: list[dict] | None = None) -> str:
         """What a follow-up question is searched as (the eval runner reads this)."""
