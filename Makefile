@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; a plain `torch` would pull a multi-GB CUDA build. GPU users: see README.
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-test run build test fuzz lint format bench clean
+.PHONY: install install-test run build test crossval judge fuzz lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,18 +43,34 @@ run: build
 test: install-test build
 	$(BIN)/python -m pytest
 	$(BIN)/assistant eval --gate eval/thresholds.json --no-write
+	$(MAKE) crossval
+
+# Answer figures cross-validated over every question set (eval/crossval.py), on the records plus the realworld
+# general comments when ../shared/realworld is there; the gate checks these, never figures on fitted data.
+REALWORLD ?= ../shared/realworld
+EVAL_CORPUS := $(if $(wildcard $(REALWORLD)/manifest.json),corpus:$(REALWORLD),corpus)
+EVAL_INDEX ?= index-eval
+
+crossval: install-test
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --gate eval/thresholds.json
+
+# Refit the judge (assistant/answering/judge.json) on every question set, with the cross-validated report.
+judge: install-test
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --write
 
 # Fresh random cases for the property and schema fuzz tests (make test runs them derandomized).
 fuzz: install-test build
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py tests/test_corpus.py -k "never or conforms"
 
 lint: install-test
-	$(BIN)/ruff check assistant tests bench
-	$(BIN)/ruff format --check assistant tests bench
+	$(BIN)/ruff check assistant tests bench eval
+	$(BIN)/ruff format --check assistant tests bench eval
 
 format: install-test
-	$(BIN)/ruff format assistant tests bench
-	$(BIN)/ruff check --fix assistant tests bench
+	$(BIN)/ruff format assistant tests bench eval
+	$(BIN)/ruff check --fix assistant tests bench eval
 
 bench: install-test build
 	$(BIN)/python bench/benchmark.py

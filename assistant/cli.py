@@ -240,7 +240,12 @@ def evaluate(
     gate: Annotated[
         Path | None, typer.Option("--gate", help="Thresholds file: exit 1 when a headline figure falls below.")
     ] = None,
-    write: Annotated[bool, typer.Option("--write/--no-write", help="Save results to eval/results/.")] = True,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write/--no-write", help="Save a summary to eval/results/ and every answer to eval/runs/ (not versioned)."
+        ),
+    ] = True,
     index: IndexOpt = None,
     model: ModelOpt = None,
 ) -> None:

@@ -521,8 +521,8 @@ def load_thresholds(path: Path) -> dict[str, dict[str, float]]:
         raise EvalError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
     if not isinstance(data, dict):
         raise EvalError(f"{path}: expected an object with 'min' and/or 'max'")
-    if unknown := set(data) - {"min", "max", "note"}:
-        raise EvalError(f"{path}: unknown key {sorted(unknown)[0]!r}; use 'min', 'max' and 'note'")
+    if unknown := set(data) - {"min", "max", "note", "crossval"}:  # crossval: eval/crossval.py's own bounds
+        raise EvalError(f"{path}: unknown key {sorted(unknown)[0]!r}; use 'min', 'max', 'crossval' and 'note'")
     thresholds = {}
     for bound in ("min", "max"):
         limits = data.get(bound, {})
@@ -557,21 +557,26 @@ def check_thresholds(report: EvalReport, thresholds: dict) -> list[str]:
 # ---- output ----
 
 
-def write_results(report: EvalReport, results_dir: Path, set_name: str = "") -> list[Path]:
-    """<date>-<commit>[-set].json/.md plus latest[-set].json/.md in results_dir; returns the paths written.
+def write_results(
+    report: EvalReport, results_dir: Path, set_name: str = "", runs_dir: Path | None = None
+) -> list[Path]:
+    """The small summary (figures and misses) as <date>-<commit>[-set].md and latest[-set].md in results_dir, kept in
+    version control; every answer in full as JSON in runs_dir (results_dir/../runs, outside version control).
 
     set_name keeps the figures of another question set (e.g. "heldout") from overwriting the main set's.
     """
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
+    runs_dir = Path(runs_dir) if runs_dir else results_dir.parent / "runs"
     suffix = f"-{set_name}" if set_name else ""
     stem = f"{report.meta.get('date', date.today().isoformat())}-{report.meta.get('commit', 'unknown')}{suffix}"
-    data = json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"
-    summary = report.markdown()
     paths = []
-    for name in (stem, f"latest{suffix}"):
-        for ext, content in ((".json", data), (".md", summary)):
-            path = results_dir / f"{name}{ext}"
+    for folder, ext, content in (
+        (results_dir, ".md", report.markdown()),
+        (runs_dir, ".json", json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n"),
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (stem, f"latest{suffix}"):
+            path = folder / f"{name}{ext}"
             path.write_text(content, encoding="utf-8")
             paths.append(path)
     return paths

@@ -31,7 +31,7 @@ from assistant.sentences import SentenceVectors
 from assistant.settings import Settings
 from assistant.text import human_date
 
-FORMAT = 3  # 2: sentence vectors stored; 3: list items are sentences. Bump when the files or the embedded text change shape: older indexes then ask for a rebuild
+FORMAT = 3  # 2: sentence vectors stored; 3: sentences as the answering package splits them. Bump when the files or the embedded text change shape: older indexes then ask for a rebuild
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STORE = "passages.json"

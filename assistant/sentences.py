@@ -19,7 +19,7 @@ ABBREVIATION = re.compile(
     r"(?:\b(?:Mr|Ms|Mrs|Mmes|Messrs|Dr|Prof|No|Nos|para|paras|art|arts|arts|etc|cf|Cf|vs|op|fn|sect|vol|Vol|pp|p|"
     r"a\.m|p\.m|e\.g|i\.e|St|Inc|Ltd|Co|Jr|Sr)|\b[A-Z])$"
 )
-SENTENCE_END = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9“\"(‘])|\n+|[;:]\s+(?=\([a-z]{1,4}\)\s?\S)")
+SENTENCE_END = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9“\"(‘])|\n+")
 OFFSETS, SPANS, VECTORS = "sentence-offsets.npy", "sentence-spans.npy", "sentence-vectors.npy"
 FILES = (OFFSETS, SPANS, VECTORS)
 

@@ -213,11 +213,13 @@ def markdown(report: dict, meta: dict) -> str:
 def check_gate(report: dict, thresholds: dict) -> list[str]:
     failures = []
     figures = report["pooled"]
-    for bound, limits in (("min", thresholds.get("min", {})), ("max", thresholds.get("max", {}))):
+    bounds = thresholds.get("crossval", {})
+    for bound, limits in (("min", bounds.get("min", {})), ("max", bounds.get("max", {}))):
         for name, limit in limits.items():
             value = figures.get(name)
             if value is None:
-                continue  # a retrieval figure: `assistant eval --gate` checks those
+                failures.append(f"cross-validated {name} was not measured")
+                continue
             if (bound == "min" and value < limit) or (bound == "max" and value > limit):
                 failures.append(
                     f"cross-validated {name} = {value:.4f} is {'below' if bound == 'min' else 'above'} "
@@ -264,6 +266,7 @@ def main() -> int:
         failures = check_gate(report, json.loads(args.gate.read_text(encoding="utf-8")))
         for line in failures:
             print(f"gate: {line}", file=sys.stderr)
+        print("crossval gate: " + ("FAILED" if failures else "passed"), file=sys.stderr)
         return 1 if failures else 0
     return 0
 

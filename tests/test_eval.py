@@ -197,11 +197,16 @@ def test_thresholds_file_is_checked(tmp_path: Path):
 
 def test_results_files_are_named_by_date_and_commit(tmp_path: Path):
     paths = write_results(hand_made_report(), tmp_path / "results")
-    assert [p.name for p in paths] == ["2026-01-02-abc1234.json", "2026-01-02-abc1234.md", "latest.json", "latest.md"]
-    data = json.loads(paths[2].read_text())
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "results/2026-01-02-abc1234.md",
+        "results/latest.md",
+        "runs/2026-01-02-abc1234.json",  # every answer: outside version control
+        "runs/latest.json",
+    ]
+    data = json.loads(paths[3].read_text())
     assert data["figures"]["hybrid.recall@5"] == 0.5
     assert [q["id"] for q in data["questions"]] == [f"q{i}" for i in range(6)]
-    assert "## Misses (4)" in paths[3].read_text()
+    assert "## Misses (4)" in paths[1].read_text()
 
 
 # ---- the real pipeline over the whole set (one run, shared) ----

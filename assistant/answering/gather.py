@@ -43,6 +43,9 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
 }
 
 
+ON_TOPIC = 0.5  # a sentence's cosine with the part at which a single shared word counts fully
+
+
 def line_kind(line: str) -> int:
     """Which kind of header line this is (1-based position in HEADER_LEXICON; the agenda is one more)."""
     return next(
@@ -205,7 +208,7 @@ class Gatherer:
                         span=(start, end),
                         cosine=float(cosines[i, j]),
                         passage_cosine=passage_cosine,
-                        sentence_words=share(wanted, sentence_stems),
+                        sentence_words=lexical_share(wanted, sentence_stems, float(cosines[i, j])),
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],
@@ -232,6 +235,15 @@ class Gatherer:
             + w.header_line * bool(e.header_line) * (1 + e.own_record)
             + w.is_question * sentence.rstrip().endswith("?")
         )
+
+
+def lexical_share(weighted: dict[str, float], present: set[str], cosine: float) -> float:
+    """share(), discounted when a sentence meets a question of three or more words in one word only and is far from
+    it in meaning: 'join' alone makes 'join national trade unions' look like an answer to 'Why do so few States join
+    the Convention?'. Two shared words are evidence enough whatever the embedding says."""
+    found = share(weighted, present)
+    single = len(weighted.keys() & present) == 1 and len(weighted) >= 3
+    return found * min(1.0, max(0.0, cosine) / ON_TOPIC) if single else found
 
 
 def share(weighted: dict[str, float], present: set[str]) -> float:
