@@ -183,8 +183,8 @@ def check_reply(text: str, passages: list[Passage], settings: Settings) -> list[
     problems += [f"it cites passage [{n}], which was not sent" for n in cited if not 1 <= n <= len(passages)]
     if problems:
         return problems
-    for sentence in reply_sentences(text):
-        problems += sentence_problems(sentence, passages)
+    for number, sentence in enumerate(reply_sentences(text), start=1):
+        problems += sentence_problems(number, sentence, passages)
     return problems
 
 
@@ -192,29 +192,25 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*,\s*", group)]
 
 
-def sentence_problems(sentence: str, passages: list[Passage]) -> list[str]:
-    """A sentence must cite a passage and quote it verbatim; what it says outside the quotes must be plain words."""
-    shown = excerpt(sentence)
+def sentence_problems(number: int, sentence: str, passages: list[Passage]) -> list[str]:
+    """A sentence must cite a passage and quote it verbatim; what it says outside the quotes must be plain words.
+    The problems name the sentence by its number, never repeat its words: a rejected reply is not shown at all."""
     sources = [passages[n - 1] for n in cited_numbers(sentence)]
     if not sources:
-        return [f"the sentence “{shown}” cites no passage"]
+        return [f"sentence {number} cites no passage"]
     quotes = list(QUOTE.finditer(sentence))
     if not quotes:
-        return [f"the sentence “{shown}” quotes nothing from the passage it cites"]
+        return [f"sentence {number} quotes nothing from the passage it cites"]
     verified = [q for q in quotes if any(find_verbatim(q.group(1) or q.group(2), p.text) for p in sources)]
     own_words = MARKER.sub(" ", blanked(sentence, verified))  # what the model wrote itself, not taken from a passage
     problems = []
-    markup = MARKUP.search(own_words)
-    if markup:
-        problems.append(f"the sentence “{shown}” holds markup or a link ({markup.group()!r}), which the records do not")
-    problems += [
-        f"the quote “{excerpt(q.group(1) or q.group(2))}” is not in the passage it cites"
-        for q in quotes
-        if q not in verified
-    ]
+    if MARKUP.search(own_words):
+        problems.append(f"sentence {number} holds markup or a link, which the records do not")
+    if len(verified) < len(quotes):
+        problems.append(f"a quote in sentence {number} is not in the passage it cites")
     known = " ".join(f"{p.text} {p.label} {human_date(p.date)}" for p in sources)
     problems += [
-        f"the number {n} in “{shown}” is not in the passage it cites"
+        f"sentence {number} has the number {n}, which the passage it cites does not"
         for n in NUMBER.findall(own_words)
         if not re.search(rf"(?<!\d){n}(?!\d)", known)
     ]
@@ -245,11 +241,6 @@ def reply_sentences(text: str) -> list[str]:
         elif piece.strip():
             sentences.append(piece)
     return [s.strip() for s in sentences if s.strip()]
-
-
-def excerpt(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def find_verbatim(quote: str, text: str) -> tuple[int, int] | None:

@@ -43,8 +43,7 @@ class FakeLLM:
         self.drip_interval = drip_interval
         self.mode: str | None = None  # overrides the model name when set
         self.requests: list[dict] = []  # {"headers": {...}, "body": {...}} of every request received
-        self.in_flight = 0
-        self.most_in_flight = 0  # the most requests it was answering at once
+        self.in_flight = 0  # requests being answered now
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
@@ -104,10 +103,9 @@ class FakeLLM:
             def do_POST(self):  # noqa: N802 - the name http.server calls
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"headers": dict(self.headers), "body": body})
+                fake.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
                 with fake.lock:
                     fake.in_flight += 1
-                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
                 try:
                     self.answer(body)
                 finally:
@@ -119,7 +117,7 @@ class FakeLLM:
                     return self.send_json(404, {"error": {"message": "not found"}})
                 mode = fake.mode or body.get("model", "")
                 if mode == "hang":
-                    while not fake.stopping.wait(0.05) and not self.client_gone():
+                    while not fake.stopping.is_set() and not self.client_gone(wait=0.05):
                         pass
                     return None
                 status, text = fake.reply(mode, body.get("messages", []))
@@ -139,9 +137,9 @@ class FakeLLM:
                 }
                 self.send_json(200, completion, drip=mode == "drip", sized=mode != "huge-unsized")
 
-            def client_gone(self) -> bool:
-                """Whether the client closed the connection (it reads as end of file)."""
-                readable, _, _ = select.select([self.connection], [], [], 0)
+            def client_gone(self, wait: float = 0) -> bool:
+                """Whether the client closed the connection (it reads as end of file), waiting up to `wait` s."""
+                readable, _, _ = select.select([self.connection], [], [], wait)
                 try:
                     return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
                 except OSError:
@@ -161,7 +159,7 @@ class FakeLLM:
                     for byte in payload:  # a byte at a time: each read is quick, the whole reply takes minutes
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
-                        if fake.stopping.wait(fake.drip_interval):
+                        if self.client_gone(wait=fake.drip_interval) or fake.stopping.is_set():
                             return
 
             def log_message(self, *args) -> None:  # keep test output quiet

@@ -132,10 +132,18 @@ def built_with_another_model(index_dir: Path) -> None:
     (index_dir / MANIFEST).write_text(json.dumps(manifest))
 
 
+def manifest_without_checksums(index_dir: Path) -> None:
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    del manifest["files"]
+    (index_dir / MANIFEST).write_text(json.dumps(manifest))
+    truncate(index_dir / STORE)  # unchecked, this served a healthy /healthz while every ask failed
+
+
 FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "truncated FAISS file": (lambda d: truncate(d / VECTORS), VECTORS),
     "truncated passage store": (lambda d: truncate(d / STORE), STORE),
     "manifest names another model": (built_with_another_model, "some-other-model"),
+    "manifest without checksums": (manifest_without_checksums, "checksums"),
 }
 COMMANDS = {"serve": ["serve"], "search": ["search", "detention"], "ask": ["ask", "Who chaired the 590th meeting?"]}
 
