@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from pydantic import ValidationError
 
 from assistant.settings import Settings, settings_error, settings_table
+
+try:  # typer 0.2x carries its own copy of click; older typer uses click itself
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import NoArgsIsHelpError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -318,14 +322,13 @@ def main() -> int:
     """The console entry point: click's usage errors (a bad option or value) become one line, exit code 2."""
     try:
         result = app(prog_name="assistant", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as err:
-        typer.echo(err.ctx.get_help() if err.ctx else "Run 'assistant --help'.", err=True)
+    except NoArgsIsHelpError:  # typer has printed the help already
         return 2
-    except click.UsageError as err:
+    except UsageError as err:
         hint = f" (run '{err.ctx.command_path} --help')" if err.ctx else ""
         typer.secho(f"error: {' '.join(err.format_message().split())}{hint}", fg=typer.colors.RED, err=True)
         return 2
-    except click.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
     return result if isinstance(result, int) else 0

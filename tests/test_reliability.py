@@ -166,7 +166,8 @@ def test_damaged_index_is_refused_at_start_with_the_rebuild_command(settings, tm
             process.communicate()
             pytest.fail(f"`assistant {name}` still ran after {EXIT_TIMEOUT_S} s over an index with a {fault}")
         message = stderr.decode()
-        assert process.returncode != 0, f"`assistant {name}` accepted an index with a {fault}"
+        assert process.returncode == 2, f"`assistant {name}` accepted an index with a {fault}: {message[-2000:]}"
+        assert len(message.strip().splitlines()) == 1, message[-2000:]  # one line, no log or traceback
         assert named in message, message
         assert "assistant build" in message, message
         assert "Traceback" not in message, message
