@@ -28,7 +28,12 @@ from assistant.retrieval import check_date
 MAX_K = 50
 MAX_HISTORY_TURNS = 10
 KINDS = ("paragraph", "header", "footnote")
-ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # the corpus dates: "2022-09-27", "2013-09", "2022"
+# The corpus dates: "2022-09-27", "2013-09", "2022"; months and days that exist (only 29 February of a year that
+# is not a leap year passes the pattern, and the check behind it).
+ISO_DATE = (
+    r"^([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])(-(0[1-9]|1[0-2])|-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|-(0[13-9]|1[0-2])-(29|30)"
+    r"|-(0[13578]|1[02])-31|-02-29)?$"
+)
 
 
 # ---- request validation shared by the API and the no-JavaScript form ----
@@ -143,11 +148,11 @@ def request_models(
             json_schema_extra={"examples": [{"document": [document_names[0]], "kind": ["paragraph"]}]},
         )
         document: list[DocumentName] | None = Field(None, description="Documents by id or symbol.")  # type: ignore[valid-type]
-        date_from: Annotated[str, real_date("date_from")] | None = Field(
-            None, pattern=ISO_DATE, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
+        date_from: Annotated[str, Field(pattern=ISO_DATE), real_date("date_from")] | None = Field(
+            None, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
         )
-        date_to: Annotated[str, real_date("date_to")] | None = Field(
-            None, pattern=ISO_DATE, description="Latest date, ISO."
+        date_to: Annotated[str, Field(pattern=ISO_DATE), real_date("date_to")] | None = Field(
+            None, description="Latest date, ISO."
         )
         session: Session | None = Field(None, description="Session, e.g. 'Thirty-fifth session'.")  # type: ignore[valid-type]
         speaker: str | None = Field(None, max_length=200, description="Speaker, e.g. 'Mr. Flynn'.")

@@ -26,9 +26,9 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-# The largest request the service needs: a question of 2,000 characters with 10 earlier turns of up to 20,000
-# characters and 50 citations each is about 0.5 MB. 100 MB bodies once took the server to 2.4 GB.
-MAX_BODY_BYTES = 1024 * 1024
+# The largest request the service needs: the chat form's history may hold 200,000 characters, up to 12 bytes
+# each once URL-encoded (a 4-byte character as %XX%XX%XX%XX): 2.4 MB. 100 MB bodies once took the server to 2.4 GB.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 # A body larger than the limit is read and dropped (never kept) up to this much, so that the client, still
 # sending, can read the 413; past it the connection is closed.
 MAX_DRAINED_BYTES = 256 * 1024 * 1024

@@ -45,7 +45,7 @@ from assistant.api_models import (
     request_models,
 )
 from assistant.corpus import Corpus
-from assistant.middleware import RequestLimits, SecurityHeaders
+from assistant.middleware import MAX_BODY_BYTES, RequestLimits, SecurityHeaders
 from assistant.pages import WEB_DIR, api_reference, make_templates, reader_blocks
 from assistant.passages import Passage
 from assistant.retrieval import Filters, check_date
@@ -197,6 +197,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         ),
         responses={
             400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8)."},
+            413: {
+                "model": ErrorOut,
+                "description": f"The body is larger than the server accepts ({MAX_BODY_BYTES // 2**20} MiB).",
+            },
             422: {"description": "The request is not valid: `message` says what to change."},
         },
     )
@@ -356,6 +360,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         description="The chat form posted as a plain form: the server answers and renders the page.",
         responses={
             400: {"description": "The form could not be read.", "content": {"text/html": {}}},
+            413: {
+                "model": ErrorOut,
+                "description": f"The form is larger than the server accepts ({MAX_BODY_BYTES // 2**20} MiB).",
+            },
             422: {
                 "description": "The question is not valid; the page says what to change.",
                 "content": {"text/html": {}},
