@@ -28,12 +28,13 @@ from assistant.retrieval import check_date
 MAX_K = 50
 MAX_HISTORY_TURNS = 10
 KINDS = ("paragraph", "header", "footnote")
-# The corpus dates: "2022-09-27", "2013-09", "2022"; months and days that exist (only 29 February of a year that
-# is not a leap year passes the pattern, and the check behind it).
-ISO_DATE = (
-    r"^([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])(-(0[1-9]|1[0-2])|-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|-(0[13-9]|1[0-2])-(29|30)"
-    r"|-(0[13578]|1[02])-31|-02-29)?$"
-)
+# The corpus dates, "2022-09-27", "2013-09" or "2022", as a pattern the schema can state: only months and days that
+# exist, 29 February only in leap years (divisible by 4, centuries only by 400), no year 0. The same check in code:
+# retrieval.check_date.
+YEAR = r"([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
+LEAP_YEAR = r"(\d\d(0[48]|[2468][048]|[13579][26])|([02468][48]|[13579][26]|[2468]0)00)"
+MONTH_DAY = r"(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31"
+ISO_DATE = rf"^({YEAR}(-(0[1-9]|1[0-2])|-({MONTH_DAY}))?|{LEAP_YEAR}-02-29)$"
 
 
 # ---- request validation shared by the API and the no-JavaScript form ----
