@@ -494,11 +494,17 @@ def is_page(request: Request) -> bool:
 
 
 def located(error: dict) -> dict:
-    """A non-finite number is found by a check over the whole body; name the field it was in instead."""
-    if error.get("type") != NON_FINITE:
-        return error
-    path = [int(p) if p.isdigit() else p for p in error.get("ctx", {}).get("path", "").split(".") if p]
-    return {**error, "loc": ("body", *path), "input": None}
+    """An error as the client should read it: a non-finite number (found by a check over the whole body) at the
+    field it was in; a date that does not match the date pattern explained in words, not as the pattern."""
+    if error.get("type") == NON_FINITE:
+        path = [int(p) if p.isdigit() else p for p in error.get("ctx", {}).get("path", "").split(".") if p]
+        return {**error, "loc": ("body", *path), "input": None}
+    if error.get("type") == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == ISO_DATE:
+        try:
+            check_date(str(error["loc"][-1]), str(error.get("input")))
+        except ValueError as err:
+            return {**error, "msg": str(err), "ctx": {}}
+    return error
 
 
 def explain(errors: list[dict]) -> str:
