@@ -42,7 +42,7 @@ class FakeLLM:
         self.delay = delay
         self.drip_interval = drip_interval
         self.mode: str | None = None  # overrides the model name when set
-        self.requests: list[dict] = []  # {"headers": {...}, "body": {...}} of every request received
+        self.requests: list[dict] = []  # {"headers", "body", "at", "done"} of every request received
         self.in_flight = 0  # requests being answered now
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -103,12 +103,14 @@ class FakeLLM:
             def do_POST(self):  # noqa: N802 - the name http.server calls
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
+                request = {"headers": dict(self.headers), "body": body, "at": time.monotonic(), "done": None}
+                fake.requests.append(request)
                 with fake.lock:
                     fake.in_flight += 1
                 try:
                     self.answer(body)
                 finally:
+                    request["done"] = time.monotonic()  # answered, or the client was seen to leave
                     with fake.lock:
                         fake.in_flight -= 1
 

@@ -85,9 +85,20 @@ def test_slow_drip_llm_holds_no_request_past_the_deadline_and_never_starves_heal
     busy = f"busy with {LLM_CONCURRENCY} other questions"
     assert all(deadline in n or busy in n for n in notices), set(notices)
     assert any(deadline in n for n in notices) and any(busy in n for n in notices)
-    # With 2 slots held up to 3 s each, no 3 calls start within a short window (1.5 s: room for connect latency).
-    arrivals = sorted(r["at"] for r in fake_llm.requests[earlier:])
-    assert all(last - first >= 1.5 for first, last in zip(arrivals, arrivals[LLM_CONCURRENCY:], strict=False)), arrivals
+    assert most_at_once(fake_llm.requests[earlier:]) <= LLM_CONCURRENCY
+
+
+def most_at_once(requests: list[dict], lag_s: float = 0.2) -> int:
+    """The most requests the fake LLM was serving at once. It sees a client leave a moment after the server has
+    already freed that slot, so an overlap shorter than lag_s is not counted (one call too many lasts seconds)."""
+    wait_until(lambda: all(r["done"] is not None for r in requests))
+    return max((sum(r["at"] <= new["at"] < r["done"] - lag_s for r in requests) for new in requests), default=0)
+
+
+def wait_until(condition, limit_s: float = 30) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # ---- 2. generated answers: quoted, verified, plain, bounded ----
