@@ -5,19 +5,48 @@ question) and the corpus (document names and sessions). Response models are fixe
 response against them.
 """
 
+import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from assistant.retrieval import check_date
 
 MAX_K = 50
 MAX_HISTORY_TURNS = 10
 KINDS = ("paragraph", "header", "footnote")
-ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # the corpus dates: "2022-09-27", "2013-09", "2022"
+# The corpus dates, "2022-09-27", "2013-09" or "2022", as a pattern the schema can state: only months and days that
+# exist, 29 February only in leap years (divisible by 4, centuries only by 400), no year 0. The same check in code:
+# retrieval.check_date.
+YEAR = r"([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
+LEAP_YEAR = r"(\d\d(0[48]|[2468][048]|[13579][26])|([02468][48]|[13579][26]|[2468]0)00)"
+MONTH_DAY = r"(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31"
+ISO_DATE = rf"^({YEAR}(-(0[1-9]|1[0-2])|-({MONTH_DAY}))?|{LEAP_YEAR}-02-29)$"
 
 
 # ---- request validation shared by the API and the no-JavaScript form ----
+
+
+# Characters that print nothing although Unicode does not count them as spaces: Braille blank, Hangul fillers.
+BLANK_LOOKING = set("\u2800\u3164\u115f\u1160\uffa0")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether some character would show: not a space, control, format (zero-width), combining mark or blank."""
+    return any(not ch.isspace() and ch not in BLANK_LOOKING and unicodedata.category(ch)[0] not in "CZM" for ch in text)
 
 
 def check_question(text: str, max_chars: int) -> str:
@@ -30,6 +59,10 @@ def check_question(text: str, max_chars: int) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("the question holds an unpaired surrogate (e.g. \\ud800): send valid Unicode text") from None
+    if not has_visible_text(text):
+        raise ValueError(
+            "the question has no visible characters (only invisible ones such as zero-width spaces): type a question"
+        )
     return text.strip()
 
 
@@ -38,8 +71,53 @@ def integral_float(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+# The schema's approximation of has_visible_text: at least one character outside spaces, controls, zero-width
+# and other format characters, common combining marks and blank-looking letters (it accepts a little more).
+VISIBLE = (
+    r"[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0300-\u036f\u115f\u1160\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    r"\u2800\u3164\ufeff\ufff9-\ufffb\uffa0]"
+)
+
+
 def question_schema(max_chars: int) -> dict:
-    return {"minLength": 1, "maxLength": max_chars, "pattern": r"\S"}
+    return {"minLength": 1, "maxLength": max_chars, "pattern": VISIBLE}
+
+
+def real_date(name: str):
+    """A validator for an ISO date field that must also be a calendar date ('2022-13-45' is refused)."""
+
+    def check(value: str | None) -> str | None:
+        check_date(name, value)
+        return value
+
+    return AfterValidator(check)
+
+
+def non_finite_path(value: Any, path: str = "") -> str | None:
+    """Where a NaN or an infinity sits in parsed JSON ('k', 'history.0.citations.1.score'), or None.
+    Python's JSON reader accepts NaN, Infinity and 1e400 (as inf); JSON itself has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "body"
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found = non_finite_path(child, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+NON_FINITE = "non_finite_number"  # the error type; web.py moves the error to the field named in its context
+
+
+def reject_non_finite(data: Any) -> Any:
+    where = non_finite_path(data)
+    if where:
+        raise PydanticCustomError(
+            NON_FINITE,
+            "NaN, Infinity or a number too large (1e400) is not a JSON number: send a finite number",
+            {"path": where},
+        )
+    return data
 
 
 def invalid(loc: tuple[str | int, ...], message: str, value: Any = None) -> RequestValidationError:
@@ -54,7 +132,9 @@ class RequestModels:
     document_names: tuple[str, ...]
 
 
-def request_models(max_chars: int, document_names: list[str], sessions: list[str]) -> RequestModels:
+def request_models(
+    max_chars: int, document_names: list[str], sessions: list[str], document_ids: list[str]
+) -> RequestModels:
     """Request bodies whose limits (question length, known documents and sessions) come from the settings and corpus."""
     DocumentName = Literal[tuple(document_names)]  # type: ignore[valid-type]
     Session = Literal[tuple(sessions)] if sessions else str  # type: ignore[valid-type]
@@ -69,10 +149,12 @@ def request_models(max_chars: int, document_names: list[str], sessions: list[str
             json_schema_extra={"examples": [{"document": [document_names[0]], "kind": ["paragraph"]}]},
         )
         document: list[DocumentName] | None = Field(None, description="Documents by id or symbol.")  # type: ignore[valid-type]
-        date_from: str | None = Field(
-            None, pattern=ISO_DATE, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
+        date_from: Annotated[str, Field(pattern=ISO_DATE), real_date("date_from")] | None = Field(
+            None, description="Earliest date, ISO: 2022, 2022-09 or 2022-09-27."
         )
-        date_to: str | None = Field(None, pattern=ISO_DATE, description="Latest date, ISO.")
+        date_to: Annotated[str, Field(pattern=ISO_DATE), real_date("date_to")] | None = Field(
+            None, description="Latest date, ISO."
+        )
         session: Session | None = Field(None, description="Session, e.g. 'Thirty-fifth session'.")  # type: ignore[valid-type]
         speaker: str | None = Field(None, max_length=200, description="Speaker, e.g. 'Mr. Flynn'.")
         affiliation: str | None = Field(None, max_length=200, description="Speaker's affiliation.")
@@ -85,6 +167,25 @@ def request_models(max_chars: int, document_names: list[str], sessions: list[str
         question: str = Field(max_length=max_chars)
         answer: str | None = Field(None, max_length=20_000)
         citations: list[dict[str, Any]] | None = Field(None, max_length=MAX_K)
+
+    class PageCitation(BaseModel):
+        """A citation as the chat page wrote it into its form: what the page needs to show it again."""
+
+        model_config = ConfigDict(extra="ignore", strict=True)
+        n: int = Field(ge=1, le=MAX_K)
+        doc_id: Literal[tuple(document_ids)]  # type: ignore[valid-type]
+        anchor: str = Field(max_length=200)
+        label: str = Field(max_length=200)
+        quote: str | None = Field(None, max_length=5000)
+        text: str | None = Field(None, max_length=20_000)
+        speaker: str | None = Field(None, max_length=200)
+        affiliation: str | None = Field(None, max_length=200)
+        date: str | None = Field(None, max_length=20)
+
+    class PageTurn(HistoryTurn):
+        """An earlier turn as the no-JavaScript form sends it back; the page shows its citations again."""
+
+        citations: list[PageCitation] | None = Field(None, max_length=MAX_K)
 
     class AskRequest(BaseModel):
         """A question, with the earlier turns of the conversation for follow-ups."""
@@ -120,7 +221,12 @@ def request_models(max_chars: int, document_names: list[str], sessions: list[str
         def _question(cls, value: str) -> str:
             return check_question(value, max_chars)
 
-    return RequestModels(AskRequest, TypeAdapter(list[HistoryTurn]), tuple(document_names))
+        @model_validator(mode="before")
+        @classmethod
+        def _finite(cls, data: Any) -> Any:
+            return reject_non_finite(data)
+
+    return RequestModels(AskRequest, TypeAdapter(list[PageTurn]), tuple(document_names))
 
 
 # ---- response models: the OpenAPI schema and a check that what we return has this shape ----

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from assistant.settings import Settings, settings_table
+from assistant.settings import Settings, settings_error, settings_table
+
+try:  # typer 0.2x carries its own copy of click; older typer uses click itself
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import NoArgsIsHelpError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -42,12 +48,13 @@ def make_settings(**overrides: Any) -> Settings:
         values["corpus_dir"] = Path(os.pathsep.join(str(folder) for folder in values["corpus_dir"]))
     try:
         return Settings(**values)
-    except ValueError as err:
-        fail(f"invalid setting: {err}")
+    except ValidationError as err:
+        fail(f"invalid setting: {settings_error(err)}")
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """One line on stderr and exit code 2 (a usage error, as click reports its own): never a traceback."""
+    typer.secho(f"error: {' '.join(message.split())}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
@@ -64,9 +71,28 @@ def open_assistant(settings: Settings):
 
 
 def filters_from(document: list[str] | None = None, **values: Any):
-    from assistant.retrieval import Filters
+    """Filters checked before the model loads: an unknown kind or an impossible date fails at once, in one line."""
+    from assistant.retrieval import KINDS, Filters, check_date
 
+    unknown = [kind for kind in values.get("kind") or [] if kind not in KINDS]
+    if unknown:
+        fail(f"--kind {unknown[0]!r} is not a passage kind; use one of: {', '.join(KINDS)}")
+    try:
+        for name in ("date_from", "date_to"):
+            check_date(f"--{name.replace('_', '-')}", values.get(name))
+    except ValueError as err:
+        fail(str(err))
     return Filters(document=document or None, **{k: v for k, v in values.items() if v})
+
+
+def checked_question(text: str, settings: Settings) -> str:
+    """The question as the web service would accept it: visible characters, not too long."""
+    from assistant.api_models import check_question
+
+    try:
+        return check_question(text, settings.max_question_chars)
+    except ValueError as err:
+        fail(str(err))
 
 
 def print_json(data: Any) -> None:
@@ -172,9 +198,14 @@ def search(
     """Ranked passages for a question, with fused score and each retriever's rank."""
     if mode not in ("hybrid", "dense", "bm25"):
         fail(f"--mode must be hybrid, dense or bm25, not {mode!r}")
-    assistant = open_assistant(make_settings(index=index, model=model))
+    settings = make_settings(index=index, model=model)
+    query = checked_question(query, settings)
     filters = filters_from(document, speaker=speaker, kind=kind, date_from=date_from, date_to=date_to)
-    hits = assistant.search(query, k=k, filters=filters, mode=mode)
+    assistant = open_assistant(settings)
+    try:
+        hits = assistant.search(query, k=k, filters=filters, mode=mode)
+    except ValueError as err:  # the pipeline's own checks: an empty query, an unknown document, kind or date
+        fail(str(err))
     if json_out:
         print_json([hit.to_dict() for hit in hits])
         return
@@ -198,9 +229,15 @@ def ask(
     model: ModelOpt = None,
 ) -> None:
     """Answer a question with verbatim quotes, speakers, dates and paragraph citations."""
-    assistant = open_assistant(make_settings(index=index, model=model))
-    turns = [{"question": q} for q in history or []]
-    answer = assistant.ask(question, history=turns, k=k, filters=filters_from(document))
+    settings = make_settings(index=index, model=model)
+    question = checked_question(question, settings)
+    turns = [{"question": checked_question(q, settings)} for q in history or []]
+    filters = filters_from(document)
+    assistant = open_assistant(settings)
+    try:
+        answer = assistant.ask(question, history=turns, k=k, filters=filters)
+    except ValueError as err:  # QuestionError (empty, too long) and the filters' checks
+        fail(str(err))
     if json_out:
         print_json(answer.to_dict())
         return
@@ -219,14 +256,27 @@ def serve(
     model: ModelOpt = None,
 ) -> None:
     """Start the chat page and JSON API (http://127.0.0.1:8000 by default)."""
-    import uvicorn
-
+    from assistant.server import serve as run_server
     from assistant.web import create_app
 
     settings = make_settings(host=host, port=port, index=index, model=model)
+    check_can_listen(settings.host, settings.port)
     application = create_app(settings, open_assistant(settings))
     typer.echo(f"serving on http://{settings.host}:{settings.port}")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    run_server(application, settings.host, settings.port)
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail with one line (not uvicorn's log and traceback) when the address is taken or not this machine's."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as err:
+        fail(f"cannot listen on {host}:{port} ({err.strerror or err}); choose another --host or --port")
 
 
 @app.command("eval")
@@ -294,8 +344,20 @@ def show_settings() -> None:
         typer.echo(f"{env:<30} {default:<28} {description}")
 
 
-def main() -> None:
-    app(prog_name="assistant")
+def main() -> int:
+    """The console entry point: click's usage errors (a bad option or value) become one line, exit code 2."""
+    try:
+        result = app(prog_name="assistant", standalone_mode=False)
+    except NoArgsIsHelpError:  # typer has printed the help already
+        return 2
+    except UsageError as err:
+        hint = f" (run '{err.ctx.command_path} --help')" if err.ctx else ""
+        typer.secho(f"error: {' '.join(err.format_message().split())}{hint}", fg=typer.colors.RED, err=True)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -204,7 +204,11 @@ def index_problem(index_dir: Path, corpus: Corpus, embedder: Embedder, windows: 
         return f"the corpus changed since it was built ({then} passages then, {now} now)"
     if manifest.get("text_hash") != text_hash(indexed_texts(corpus)):
         return "the documents' metadata (titles, sessions, chairs) changed since it was built"
-    for name, digest in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != {VECTORS, STORE}:
+        # Without the checksums a shortened or swapped file would be served; treat it like any damage.
+        return f"its manifest {index_dir / MANIFEST} is damaged (the checksums of {VECTORS} and {STORE} are missing)"
+    for name, digest in files.items():
         path = index_dir / name
         if not path.exists():
             return f"{path} is missing"

@@ -8,6 +8,7 @@ names come from the corpus itself (speakers, affiliations, their acronyms, docum
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from collections import defaultdict
@@ -79,8 +80,20 @@ def date_bounds(date: str) -> tuple[str, str]:
 
 
 def check_date(name: str, value: str | None) -> None:
-    if value is not None and not DATE.match(value):
-        raise ValueError(f"{name} {value!r} is not a date; write it as YYYY, YYYY-MM or YYYY-MM-DD")
+    """A date as the records give them: '2022', '2022-09' or '2022-09-27', and a real one ('2022-13-45' is not)."""
+    if value is None:
+        return
+    if not DATE.match(value) or not is_calendar_date(value):
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        raise ValueError(f"{name} {shown!r} is not a date; write it as YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2022-09-27")
+
+
+def is_calendar_date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat((value + "-01-01")[:10] if len(value) == 4 else (value + "-01")[:10])
+    except ValueError:
+        return False
+    return True
 
 
 # ---- hits ----

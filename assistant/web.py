@@ -18,10 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from assistant import __version__
 from assistant.api_models import (
@@ -29,6 +28,7 @@ from assistant.api_models import (
     KINDS,
     MAX_HISTORY_TURNS,
     MAX_K,
+    NON_FINITE,
     AnswerOut,
     DocumentDetailOut,
     DocumentsOut,
@@ -42,9 +42,10 @@ from assistant.api_models import (
     request_models,
 )
 from assistant.corpus import Corpus
+from assistant.middleware import MAX_BODY_BYTES, RequestLimits, SecurityHeaders
 from assistant.pages import KIND_LABELS, WEB_DIR, api_reference, form_filters, make_templates, permalink, reader_blocks
 from assistant.passages import Passage
-from assistant.retrieval import Filters
+from assistant.retrieval import Filters, check_date
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -63,39 +64,13 @@ EXAMPLE_QUESTIONS = [
     "Why do so few States ratify the Convention?",
 ]
 
-# The page loads only its own scripts and styles (none inline), and no one may frame it.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
+class App(FastAPI):
+    """FastAPI with the limits and security headers outside its error handling: a 500 from Starlette's
+    ServerErrorMiddleware, and a 413 sent before any route runs, carry the headers too."""
 
-class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every HTTP response, errors and static files included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(RequestLimits(super().build_middleware_stack()))
 
 
 # ---- turning pipeline records into response dicts ----
@@ -138,7 +113,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     corpus = assistant.corpus
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})
-    models = request_models(settings.max_question_chars, names, sessions)
+    models = request_models(settings.max_question_chars, names, sessions, [d.id for d in corpus.documents])
     # Literal[()] cannot be built: a corpus without sessions (general comments only) takes any session string
     Session = Literal[tuple(sessions)] if sessions else str  # type: ignore[valid-type]
     AskRequest = models.ask
@@ -147,7 +122,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     documents.sort(key=lambda d: d["date"] or "", reverse=True)
     max_chars = settings.max_question_chars
 
-    app = FastAPI(
+    app = App(
         title="CMW records assistant",
         version=__version__,
         description=(
@@ -158,17 +133,22 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; /docs is our own offline page over /openapi.json
         redoc_url=None,
     )
-    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse | HTMLResponse:
-        message = explain(exc.errors())
+        errors = [located(error) for error in exc.errors()]
+        message = explain(errors)
         if request.url.path == "/":  # the chat page keeps its form and question, with the problem above the box
             return chat(request, {"error": message, "question": request.query_params.get("q", "")}, 422)
         if is_page(request):
             return page(request, "error.html", {"title": "Check the request", "message": message}, 422)
-        return JSONResponse({"detail": jsonable_errors(exc.errors()), "message": message}, status_code=422)
+        return JSONResponse({"detail": jsonable_errors(errors), "message": message}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback; the client learns only that it is our fault, not the details.
+        return JSONResponse({"detail": "internal error: the server could not answer this request"}, status_code=500)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse | HTMLResponse:
@@ -201,6 +181,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         ),
         responses={
             400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8)."},
+            413: {
+                "model": ErrorOut,
+                "description": f"The body is larger than the server accepts ({MAX_BODY_BYTES // 2**20} MiB).",
+            },
             422: {"description": "The request is not valid: `message` says what to change."},
         },
     )
@@ -255,6 +239,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             query = check_question(q, max_chars)
         except ValueError as err:
             raise invalid(("query", "q"), str(err), q) from None
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            try:
+                check_date(name, value)
+            except ValueError as err:
+                raise invalid(("query", name), str(err), value) from None
         given = dict(document=document, speaker=speaker, affiliation=affiliation, session=session, kind=kind)
         given |= dict(date_from=date_from, date_to=date_to)
         chosen = {key: value for key, value in given.items() if value is not None}
@@ -325,7 +314,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         summary="Health",
         description="Whether the service is up, with the size of the corpus and what the index was built with.",
     )
-    def healthz() -> dict:
+    async def healthz() -> dict:  # on the event loop: never queued behind asks waiting in worker threads
         info = index_info(assistant)
         return {
             "status": "ok",
@@ -430,6 +419,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         responses={
             303: {"description": "Asked: go to the page that answers it."},
             400: {"description": "The form could not be read.", "content": {"text/html": {}}},
+            413: {
+                "model": ErrorOut,
+                "description": f"The form is larger than the server accepts ({MAX_BODY_BYTES // 2**20} MiB).",
+            },
             422: {
                 "description": "The question is not valid; the page says what to change.",
                 "content": {"text/html": {}},
@@ -529,7 +522,7 @@ def find_document(corpus: Corpus, doc_id: str):
 def read_history(adapter: TypeAdapter, raw: str) -> tuple[list[dict], str | None]:
     """The form's hidden history; one that cannot be read starts the conversation afresh, with a notice."""
     try:
-        turns = adapter.validate_python(json.loads(raw or "[]"))
+        turns = adapter.validate_python(json.loads(raw or "[]", parse_constant=refuse_constant))
     except (ValueError, ValidationError):
         return [], "The earlier conversation could not be read, so this question was answered on its own."
     return [turn.model_dump(exclude_none=True) for turn in turns][-MAX_HISTORY_TURNS:], None
@@ -543,6 +536,10 @@ def with_document_facts(answer: dict, corpus: Corpus) -> dict:
             citation["session"] = citation.get("session") or document.session
             citation["meeting"] = citation.get("meeting") or document.meeting
     return answer
+
+
+def refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def history_turn(answer: dict) -> dict:
@@ -568,6 +565,20 @@ def is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/healthz", "/openapi", "/static/"))
 
 
+def located(error: dict) -> dict:
+    """An error as the client should read it: a non-finite number (found by a check over the whole body) at the
+    field it was in; a date that does not match the date pattern explained in words, not as the pattern."""
+    if error.get("type") == NON_FINITE:
+        path = [int(p) if p.isdigit() else p for p in error.get("ctx", {}).get("path", "").split(".") if p]
+        return {**error, "loc": ("body", *path), "input": None}
+    if error.get("type") == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == ISO_DATE:
+        try:
+            check_date(str(error["loc"][-1]), str(error.get("input")))
+        except ValueError as err:
+            return {**error, "msg": str(err), "ctx": {}}
+    return error
+
+
 def explain(errors: list[dict]) -> str:
     """One sentence per problem, naming the field and what to change."""
     sentences = []
@@ -588,7 +599,7 @@ def explain(errors: list[dict]) -> str:
             hint = PATTERN_HINTS[error["ctx"]["pattern"]]
             sentences.append(f"{where} {str(error.get('input'))[:40]!r} is not valid: {hint}")
         else:
-            sentences.append(f"{where}: {error.get('msg', 'invalid')}")
+            sentences.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "; ".join(sentences)
 
 
@@ -598,13 +609,25 @@ def jsonable_errors(errors: list[dict]) -> list[dict]:
     for error in errors:
         item = {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
         if "input" in error:
-            try:
-                json.dumps(error["input"], ensure_ascii=False).encode("utf-8")
-                item["input"] = error["input"]
-            except (TypeError, ValueError):  # bytes, exceptions, unpaired surrogates: shown as Python writes them
-                item["input"] = repr(error["input"])[:500]
+            item["input"] = input_excerpt(error["input"])
         safe.append(item)
     return safe
+
+
+MAX_ECHO_CHARS = 200  # a 422 echoes this much of a bad input: enough to recognise it, never the 10 MB sent
+
+
+def input_excerpt(value: object) -> object:
+    """A bad input as a 422 may echo it: as sent when short, else its beginning; JSON-safe either way."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError):  # bytes, exceptions, NaN and infinities, unpaired surrogates
+        text = repr(value)
+        return text if len(text) <= MAX_ECHO_CHARS else text[: MAX_ECHO_CHARS - 1] + "…"
+    if len(text) <= MAX_ECHO_CHARS:
+        return value
+    return (value if isinstance(value, str) else text)[: MAX_ECHO_CHARS - 1] + "…"
 
 
 def app_from_env() -> FastAPI:

@@ -174,6 +174,24 @@ def test_damaged_manifest_is_detected(small, embedder: Embedder):
         load_index(settings, corpus, embedder)
 
 
+@pytest.mark.parametrize("files", [None, {}, {STORE: "0" * 64}, "checksums"])
+def test_manifest_without_its_checksums_is_refused(small, embedder: Embedder, files):
+    """A manifest that lost its `files` key must not skip the checksums: a shortened passages.json is refused."""
+    settings, corpus = small
+    manifest = json.loads((settings.index_dir / MANIFEST).read_text())
+    manifest.pop("files") if files is None else manifest.update(files=files)
+    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest))
+    store = settings.index_dir / STORE
+    store.write_bytes(store.read_bytes()[: store.stat().st_size // 2])
+    with pytest.raises(
+        IndexNotReady, match=r"manifest .* is damaged \(the checksums .* are missing\).*assistant build"
+    ):
+        load_index(settings, corpus, embedder)
+    report = build_index(corpus, settings, embedder, progress=False)
+    assert report.built and report.embedded == 0
+    load_index(settings, corpus, embedder)
+
+
 def test_force_rebuilds_from_the_cache(small, embedder: Embedder):
     settings, corpus = small
     report = build_index(corpus, settings, embedder, force=True, progress=False)

@@ -132,10 +132,18 @@ def built_with_another_model(index_dir: Path) -> None:
     (index_dir / MANIFEST).write_text(json.dumps(manifest))
 
 
+def manifest_without_checksums(index_dir: Path) -> None:
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    del manifest["files"]
+    (index_dir / MANIFEST).write_text(json.dumps(manifest))
+    truncate(index_dir / STORE)  # unchecked, this served a healthy /healthz while every ask failed
+
+
 FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "truncated FAISS file": (lambda d: truncate(d / VECTORS), VECTORS),
     "truncated passage store": (lambda d: truncate(d / STORE), STORE),
     "manifest names another model": (built_with_another_model, "some-other-model"),
+    "manifest without checksums": (manifest_without_checksums, "checksums"),
 }
 COMMANDS = {"serve": ["serve"], "search": ["search", "detention"], "ask": ["ask", "Who chaired the 590th meeting?"]}
 
@@ -158,7 +166,8 @@ def test_damaged_index_is_refused_at_start_with_the_rebuild_command(settings, tm
             process.communicate()
             pytest.fail(f"`assistant {name}` still ran after {EXIT_TIMEOUT_S} s over an index with a {fault}")
         message = stderr.decode()
-        assert process.returncode != 0, f"`assistant {name}` accepted an index with a {fault}"
+        assert process.returncode == 2, f"`assistant {name}` accepted an index with a {fault}: {message[-2000:]}"
+        assert len(message.strip().splitlines()) == 1, message[-2000:]  # one line, no log or traceback
         assert named in message, message
         assert "assistant build" in message, message
         assert "Traceback" not in message, message
