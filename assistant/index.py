@@ -37,6 +37,7 @@ VECTORS = "vectors.faiss"
 STORE = "passages.json"
 CACHE_VECTORS = "embedding-cache.npy"
 CACHE_KEYS = "embedding-cache.json"
+INDEX_FILES = (VECTORS, STORE, *sentences.FILES)  # checksummed in the manifest; any missing is damage
 OUR_FILES = {MANIFEST, VECTORS, STORE, CACHE_VECTORS, CACHE_KEYS, *sentences.FILES, ".gitkeep"}
 FLAT_LIMIT = 100_000  # vectors (~3 a passage here); exact search over 100k: ~5 ms a query on one core; beyond: IVF
 RECALL_TARGET = 0.95  # recall@10 of IVF against exact search, measured at build time to choose nprobe
@@ -205,9 +206,9 @@ def index_problem(index_dir: Path, corpus: Corpus, embedder: Embedder, windows: 
     if manifest.get("text_hash") != text_hash(indexed_texts(corpus)):
         return "the documents' metadata (titles, sessions, chairs) changed since it was built"
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != {VECTORS, STORE}:
+    if not isinstance(files, dict) or set(files) != set(INDEX_FILES):
         # Without the checksums a shortened or swapped file would be served; treat it like any damage.
-        return f"its manifest {index_dir / MANIFEST} is damaged (the checksums of {VECTORS} and {STORE} are missing)"
+        return f"its manifest {index_dir / MANIFEST} is damaged (the checksums of {', '.join(INDEX_FILES)} are missing)"
     for name, digest in files.items():
         path = index_dir / name
         if not path.exists():
@@ -350,7 +351,7 @@ def write_staging(
     sentence_vectors.save(staging)
     np.save(staging / CACHE_VECTORS, vectors)
     (staging / CACHE_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    manifest["files"] = {name: file_hash(staging / name) for name in (VECTORS, STORE, *sentences.FILES)}
+    manifest["files"] = {name: file_hash(staging / name) for name in INDEX_FILES}
     manifest["cache"] = {name: file_hash(staging / name) for name in (CACHE_VECTORS, CACHE_KEYS)}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return staging

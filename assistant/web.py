@@ -51,7 +51,7 @@ from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
-PAGE_DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?)?$"  # a page's date field: an ISO date, or blank for none
+PAGE_DATE = "^(?:" + ISO_DATE[1:-1] + ")?$"  # a page's date field: a real ISO date, or blank for none
 PATTERN_HINTS = {
     ISO_DATE: "write a date as 2022, 2022-09 or 2022-09-27",
     PAGE_DATE: "write a date as 2022, 2022-09 or 2022-09-27",

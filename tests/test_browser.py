@@ -179,7 +179,7 @@ def test_abstention_offers_related_passages(page):
     ask(page, "Which team won the last Olympic football tournament?")
     answer = page.locator(".turn").last.locator(".answer")
     assert "abstained" in answer.get_attribute("class")
-    assert answer.locator(".answer-kicker").text_content() == "No answer in the records"
+    assert answer.locator(".answer-kicker").text_content().startswith("No answer in the records")
     shot(page, "06-abstention")
 
 

@@ -182,8 +182,11 @@ def test_thresholds_name_figure_value_and_limit():
 def test_thresholds_file_is_checked(tmp_path: Path):
     thresholds = load_thresholds(THRESHOLDS)
     assert thresholds["min"]["quote_validity"] == 1.0
-    assert set(thresholds["min"]) >= {"hybrid.recall@5", "citation_hit_rate", "abstention_recall"}
-    assert "false_abstention_rate" in thresholds["max"]
+    assert set(thresholds["min"]) >= {"hybrid.recall@5", "quote_validity"}
+    # answer figures are gated cross-validated (eval/crossval.py), never on the set the judge was fitted to
+    crossval = json.loads(THRESHOLDS.read_text())["crossval"]
+    assert set(crossval["min"]) >= {"citation_hit_rate", "facts_pass_rate", "abstention_recall"}
+    assert "false_abstention_rate" in crossval["max"]
     bad = tmp_path / "thresholds.json"
     for content, message in [
         ({"min": {"hybrid.recal@5": 0.9}}, "unknown figure 'hybrid.recal@5'"),
@@ -272,5 +275,4 @@ def test_gate_fails_through_the_cli_on_a_regression(settings, tmp_path: Path):
     assert run.returncode == 1, run.stderr
     assert "below threshold: hybrid.recall@5 = " in run.stderr
     assert "is below the minimum 0.9500" in run.stderr
-    assert "citation_hit_rate = " in run.stderr
     assert not (tmp_path / "results").exists()

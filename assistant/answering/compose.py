@@ -54,6 +54,7 @@ SHARE_SPAN = re.compile(
     re.I,
 )
 AMOUNT_SPAN = TYPE_EVIDENCE["amount"]
+TRAILING_WORDS = frozenset("to of in on at by for from with and or the a an that which who as than per".split())
 DATE_AFTER = re.compile(
     r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December)\b|(?:1[89]|20)\d\d\b"
 )
@@ -215,6 +216,7 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         identifier = re.search(r"\b(?:No|Nos|para|paras|art|arts|article|articles)\.? ?$", sentence[: match.start()])
         if fold(span) in asked or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
             continue  # the question's own number is not its answer; '21 February' is a date, 'No. 3' a name
+        span = re.sub(r"(?:\s+(?:" + "|".join(sorted(TRAILING_WORDS)) + r"))+$", "", span)  # '60 States Parties to'
         near = sentence[match.start() : match.end() + 40]
         candidates.append((-len(asked_stems & set(stems(near))), match.start(), span))
     return min(candidates)[2] if candidates else None
