@@ -16,7 +16,7 @@ from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, st
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
 from assistant.documents import Document
-from assistant.text import fold, human_date, stems
+from assistant.text import STOPWORDS, fold, human_date, stems
 
 MAX_QUOTES = 3  # passages quoted for a plain part
 MAX_QUOTES_LIST = 6  # ... for a list or several-sources part
@@ -54,7 +54,6 @@ SHARE_SPAN = re.compile(
     re.I,
 )
 AMOUNT_SPAN = TYPE_EVIDENCE["amount"]
-TRAILING_WORDS = frozenset("to of in on at by for from with and or the a an that which who as than per".split())
 DATE_AFTER = re.compile(
     r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December)\b|(?:1[89]|20)\d\d\b"
 )
@@ -216,10 +215,17 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         identifier = re.search(r"\b(?:No|Nos|para|paras|art|arts|article|articles)\.? ?$", sentence[: match.start()])
         if fold(span) in asked or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
             continue  # the question's own number is not its answer; '21 February' is a date, 'No. 3' a name
-        span = re.sub(r"(?:\s+(?:" + "|".join(sorted(TRAILING_WORDS)) + r"))+$", "", span)  # '60 States Parties to'
+        span = without_trailing_stopwords(span)  # '60 States Parties to' -> '60 States Parties'
         near = sentence[match.start() : match.end() + 40]
         candidates.append((-len(asked_stems & set(stems(near))), match.start(), span))
     return min(candidates)[2] if candidates else None
+
+
+def without_trailing_stopwords(span: str) -> str:
+    tokens = span.split()
+    while len(tokens) > 1 and fold(tokens[-1]) in STOPWORDS:
+        tokens.pop()
+    return " ".join(tokens)
 
 
 def speaker_name(passage, knowledge: Knowledge) -> str | None:
