@@ -28,7 +28,7 @@ MONTHS = [
 ]
 WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*(?:st|nd|rd|th)?")
 IZE_WORD = re.compile(r"^(\w{3,}?)i[sz](?:ation|ations|e|es|ed|ing)$")
-NAME_PARTICLES = frozenset(["de", "del", "la", "da", "van", "von", "der", "el", "al", "bin", "ben"])
+NAME_PARTICLES = frozenset("de del la da van von der el al bin ben".split())
 ORDINALS = [
     "first",
     "second",

@@ -13,44 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.answering.gather import Evidence
-from assistant.answering.knowledge import Knowledge, close_spelling, states_in
+from assistant.answering.knowledge import GENERIC_SPEAKER_WORDS, Knowledge, close_spelling, states_in
 from assistant.answering.read import Reading
 from assistant.retrieval import Hit
 from assistant.text import fold, stems, words
 
 MODEL_FILE = Path(__file__).with_name("judge.json")
-GENERIC_SPEAKER_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "for",
-        "from",
-        "at",
-        "in",
-        "on",
-        "to",
-        "and",
-        "representative",
-        "representatives",
-        "delegation",
-        "delegations",
-        "delegate",
-        "government",
-        "speaker",
-        "spokesperson",
-        "member",
-        "person",
-        "people",
-        "country",
-        "state",
-        "mr",
-        "ms",
-        "mrs",
-        "dr",
-    ]
-)
 TOP_PASSAGES = 5  # passages whose evidence the features read
 
 

@@ -32,31 +32,18 @@ from assistant.text import (
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
 COMMON_SHARE = 0.05
+# Words that name no particular speaker: 'the representative of the Government', 'the International ... Office'
+GENERIC_SPEAKER_WORDS = frozenset(
+    """the a an of for from at in on to and international national human rights committee council office organization
+    organisation association university centre center institute network nations united representative
+    representatives delegation delegations delegate government ministry department speaker spokesperson member person
+    people country state mr ms mrs dr""".split()
+)
 STATE_NAME_WORDS = frozenset(  # words of many States' names: no demonym of one State
-    [
-        "united",
-        "republic",
-        "democratic",
-        "islands",
-        "island",
-        "state",
-        "states",
-        "kingdom",
-        "federation",
-        "federal",
-        "federated",
-        "plurinational",
-        "arab",
-        "islamic",
-        "socialist",
-        "bolivarian",
-        "people's",
-        "peoples",
-    ]
+    """united republic democratic islands island state states kingdom federation federal federated
+    plurinational arab islamic socialist bolivarian people's peoples""".split()
 )
-TITLE_WORDS = frozenset(
-    ["mr", "ms", "mrs", "mme", "dr", "prof", "the", "chair", "chairperson", "chairman", "chairwoman"]
-)
+TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
 
 
 # A record's header is read line by line; each kind of line is named by the words users ask it with. This is what
@@ -286,50 +273,13 @@ def is_chair(speaker: str | None) -> bool:
 
 
 def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Speaker]:
-    generic = frozenset(
-        [
-            "the",
-            "a",
-            "an",
-            "of",
-            "for",
-            "from",
-            "at",
-            "in",
-            "on",
-            "to",
-            "and",
-            "international",
-            "national",
-            "human",
-            "rights",
-            "committee",
-            "council",
-            "office",
-            "organization",
-            "organisation",
-            "association",
-            "university",
-            "centre",
-            "center",
-            "institute",
-            "network",
-            "nations",
-            "united",
-            "representative",
-            "delegation",
-            "government",
-            "ministry",
-            "department",
-        ]
-    )
     found: dict[tuple, Speaker] = {}
     for p in passages:
         if not p.speaker or (p.doc_id, p.speaker, p.affiliation) in found:
             continue
         person = chairs.get(p.doc_id) if is_chair(p.speaker) else None
         keys = {fold(w) for w in words(" ".join(filter(None, [p.speaker, person, p.affiliation])))}
-        keys -= generic | TITLE_WORDS | NAME_PARTICLES
+        keys -= GENERIC_SPEAKER_WORDS | TITLE_WORDS | NAME_PARTICLES
         keys = {k for k in keys if len(k) > 2}
         if p.affiliation:
             keys.add(fold(acronym(p.affiliation)))

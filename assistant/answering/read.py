@@ -85,38 +85,8 @@ PART_BREAK = re.compile(
     re.I,
 )
 QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "is",
-        "are",
-        "was",
-        "were",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "tell",
-        "explain",
-        "describe",
-        "list",
-        "name",
-        "give",
-        "show",
-        "find",
-        "please",
-    ]
+    """what which who whom whose when where why how did does do is are was were can could should would will
+    tell explain describe list name give show find please""".split()
 )
 TITLE_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Mme|Dr|Prof)\.?\s+((?:[A-ZÀ-Ý][\w'’\-]+\s?){1,3})")
 MEETING_REF = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\s+(?:and\s+\d{1,4}(?:st|nd|rd|th)\s+)?meetings?\b", re.I)
@@ -133,32 +103,8 @@ SUBJECT = re.compile(
     re.I,
 )
 RECORD_ITSELF = frozenset(
-    [
-        "committee",
-        "committees",
-        "convention",
-        "compact",
-        "comment",
-        "note",
-        "record",
-        "records",
-        "document",
-        "recommendation",
-        "meeting",
-        "session",
-        "chair",
-        "chairperson",
-        "members",
-        "member",
-        "he",
-        "she",
-        "they",
-        "it",
-        "its",
-        "their",
-        "him",
-        "her",
-    ]
+    """committee committees convention compact comment note record records document recommendation meeting
+    session chair chairperson members member he she they it its their him her""".split()
 )
 FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|what about|how about|then|so|but)\b|\b(?:he|she|they|him|her|them|his|its|their|it|that|this"
