@@ -380,7 +380,7 @@ def test_a_build_over_a_corpus_with_errors_keeps_the_previous_index(settings, tm
         folder = manifest_case(tmp_path / f"case{number}", documents, {"copy.md": b"1. A.\n2. B.\n"})
         (folder / "x.txt").mkdir(exist_ok=True)
         result = CliRunner().invoke(app, ["build", "--corpus", str(folder), "--index", str(index_dir)])
-        assert result.exit_code == 1, (documents, result.output)
+        assert result.exit_code == 2, (documents, result.output)  # a user's error: exit 2, like every CLI error
         assert "the index in" in result.output and "is kept as it was" in result.output, result.output
         assert "--allow-errors" in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
