@@ -13,7 +13,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from assistant.passages import Passage
@@ -88,6 +88,7 @@ def state_pattern() -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
 
 
+@lru_cache(maxsize=8192)
 def states_in(text: str) -> list[str]:
     """The States a text names, by name, other name or demonym, in order."""
     folded = fold(text)
@@ -100,6 +101,7 @@ def states_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+@lru_cache(maxsize=65536)
 def demonym_state(word: str) -> str | None:
     """'Mexican' -> 'Mexico', 'Azerbaijani' -> 'Azerbaijan', 'Greek' -> 'Greece': a word that shares its stem with
     one word of a State's name (at least four letters, all but the State word's last three)."""

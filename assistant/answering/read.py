@@ -175,7 +175,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     reading.documents, reading.unheld = documents, unheld
     reading.speakers = knowledge.speakers_named(question)
     reading.persons = [without_possessive(m.group(1).split()[-1]) for m in TITLE_NAME.finditer(question)]
-    reading.states = states_in(question)
+    reading.states = list(states_in(question))
     reading.years = list(dict.fromkeys(YEAR.findall(question)))
     reading.numbered = [a or b for a, b in NUMBERED_REF.findall(question)]
     reading.names = [n for n in proper_names(content, reading) if not knowledge.is_common(n)]
