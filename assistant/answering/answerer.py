@@ -204,7 +204,7 @@ class Answerer:
                 directs.append(direct)
             parts.append(PartAnswer(part.text, True, direct, round(draft.probabilities[j], 3)))
         for cited in citations:
-            passage = next(p for p in [self.passage_of(cited)] if p)
+            passage = self.gatherer.by_label[(cited.doc_id, cited.paragraph)]
             lines.append(compose.attributed(passage, cited.quote, cited.n, self.knowledge, self.documents))
         missing = [p.question for p in parts if not p.answered]
         if missing:
@@ -230,11 +230,6 @@ class Answerer:
             direct=direct_line,
             confidence=confidence,
             parts=parts if len(parts) > 1 else [],
-        )
-
-    def passage_of(self, cited: Citation):
-        return next(
-            (p for p in self.retriever.passages if p.doc_id == cited.doc_id and p.paragraph == cited.paragraph), None
         )
 
     def why_not(self, draft: Draft) -> str | None:

@@ -163,6 +163,7 @@ class Knowledge:
     names: dict[str, str]  # doc_id -> what a citation names
     text: str  # all passage text, folded: for exact references such as 'No. 7'
     corpus_states: set[str] = field(default_factory=set)
+    document_texts: dict[str, str] = field(default_factory=dict)  # doc_id -> its passages' text, folded
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> Knowledge:
@@ -216,6 +217,8 @@ class Knowledge:
             fold(" ".join(p.text for p in passages)),
         )
         knowledge.corpus_states = set(states_in(" ".join(p.text for p in passages)))
+        for p in passages:  # in corpus order
+            knowledge.document_texts[p.doc_id] = knowledge.document_texts.get(p.doc_id, "") + "\n" + fold(p.text)
         return knowledge
 
     def idf(self, word_stem: str) -> float:
@@ -246,7 +249,7 @@ class Knowledge:
     def mentioning(self, phrase: str) -> list[str]:
         """Documents whose text mentions a phrase ('thirty-fifth session'), in corpus order."""
         folded = fold(phrase)
-        return list(dict.fromkeys(p.doc_id for p in self.passages if folded in fold(p.text)))
+        return [doc_id for doc_id, text in self.document_texts.items() if folded in text]
 
     def is_common(self, word: str) -> bool:
         """A word in more than COMMON_SHARE of the passages ('Convention', 'Committee') is the corpus's topic, not
