@@ -174,6 +174,10 @@ class Embedder:
         """Unit vectors, float32, shape (len(texts), dim); batches of similar length waste less padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        if len(unique) < len(texts):  # a question and its one part are often the same text: embed it once
+            row = {text: i for i, text in enumerate(unique)}
+            return self.encode(unique, batch_size, show_progress)[[row[text] for text in texts]]
         if len(texts) == 1:
             return self.encode_query(texts[0])[None, :]
         return self.encode_batch(texts, batch_size, show_progress)

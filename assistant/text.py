@@ -68,18 +68,24 @@ def words(text: str) -> list[str]:
     return [w.strip("’'-") for w in WORD.findall(text) if w.strip("’'-")]
 
 
+@lru_cache(maxsize=1 << 17)
 def stem(word: str) -> str:
     """One folded word's stem: -ize words keep theirs ('regularization' -> 'regulariz', not Snowball's 'regular',
-    which would meet 'Safe, Orderly and Regular Migration')."""
+    which would meet 'Safe, Orderly and Regular Migration'). Cached: a corpus's words are few, its sentences many."""
     token = without_possessive(fold(word))
     match = IZE_WORD.match(token)
     return match.group(1) + "iz" if match else stemmer().stemWord(token)
 
 
+@lru_cache(maxsize=1 << 17)
+def content_stem(word: str) -> str | None:
+    """A word's stem, or None for a stopword."""
+    return None if without_possessive(fold(word)) in STOPWORDS else stem(word)
+
+
 def stems(text: str) -> list[str]:
     """Content-word stems of a text, in order, stopwords left out."""
-    tokens = [without_possessive(fold(w)) for w in words(text)]
-    return [stem(t) for t in tokens if t not in STOPWORDS]
+    return [s for s in map(content_stem, words(text)) if s is not None]
 
 
 def acronym(phrase: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -119,6 +120,13 @@ class Evidence:
         return self.passage.text[self.span[0] : self.span[1]]
 
 
+class PassageWords(NamedTuple):
+    own: frozenset[str]  # stems of the speaker's name, affiliation and the Chair's name
+    line_words: list[set[str]] | None  # a header's lines: the words of their kinds ('rose', 'finish')
+    context: frozenset[str]  # stems of the passage with its speaker, section, title and footnotes
+    sentences: list[frozenset[str]]  # stems of each sentence
+
+
 class Gatherer:
     def __init__(self, knowledge: Knowledge, sentences, weights: Weights | None = None):
         self.knowledge = knowledge
@@ -126,6 +134,7 @@ class Gatherer:
         self.weights = weights or Weights()
         self.by_label = {(p.doc_id, p.paragraph): p for p in knowledge.passages}
         self.contexts: dict[str, str] = {}
+        self.words: dict[str, PassageWords] = {}
 
     def context(self, passage: Passage) -> str:
         """What a passage mentions: its text, speaker, the Chair's name, affiliation, section, document title,
@@ -150,6 +159,24 @@ class Gatherer:
                 )
             )
             self.contexts[passage.id] = cached
+        return cached
+
+    def words_of(self, passage: Passage) -> PassageWords:
+        """A passage's stems, read once per process: they do not depend on the question."""
+        cached = self.words.get(passage.id)
+        if cached is None:
+            # the speaker's own name in a sentence is no evidence that the sentence answers: it counts once, above
+            own = frozenset(
+                stems(" ".join(filter(None, [passage.speaker, passage.affiliation, self.knowledge.chair_of(passage)])))
+            )
+            sentences = [passage.text[a:b] for a, b in self.sentences.spans[passage.id]]
+            line_words = header_line_words(sentences) if passage.kind == "header" else None
+            context_stems = frozenset(stems(self.context(passage))).union(*(line_words or []))
+            sentence_stems = [
+                frozenset(stems(sentence)) | (line_words[i] if line_words else frozenset())
+                for i, sentence in enumerate(sentences)
+            ]
+            cached = self.words[passage.id] = PassageWords(own, line_words, context_stems, sentence_stems)
         return cached
 
     def mentions(self, passage: Passage, kind: str, value: str) -> bool:
@@ -191,14 +218,9 @@ class Gatherer:
             passage_cosine = float(hit.dense_score) if hit.dense_score is not None else float(cosines.max())
             by_speaker = (p.doc_id, p.speaker, p.affiliation) in speakers
             named = [self.named_share(p, reading.constraints_of(j)) for j in range(len(reading.parts))]
-            # the speaker's own name in a sentence is no evidence that the sentence answers: it counts once, above
-            own = set(stems(" ".join(filter(None, [p.speaker, p.affiliation, self.knowledge.chair_of(p)]))))
-            spans = self.sentences.spans[p.id]
-            line_words = header_line_words([p.text[a:b] for a, b in spans]) if p.kind == "header" else None
-            context_stems = frozenset(stems(self.context(p))).union(*(line_words or []))
-            for i, (start, end) in enumerate(spans):
+            own, line_words, context_stems, sentence_stems = self.words_of(p)
+            for i, (start, end) in enumerate(self.sentences.spans[p.id]):
                 sentence = p.text[start:end]
-                sentence_stems = set(stems(sentence)) | (line_words[i] if line_words else set())
                 for j, part in enumerate(reading.parts):
                     wanted = {s: w for s, w in focus[j].items() if s not in own}
                     evidence = Evidence(
@@ -208,7 +230,7 @@ class Gatherer:
                         span=(start, end),
                         cosine=float(cosines[i, j]),
                         passage_cosine=passage_cosine,
-                        sentence_words=lexical_share(wanted, sentence_stems, float(cosines[i, j])),
+                        sentence_words=lexical_share(wanted, sentence_stems[i], float(cosines[i, j])),
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],

@@ -13,7 +13,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from assistant.passages import Passage
@@ -121,6 +121,7 @@ def demonym_state(word: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def skeleton(name: str) -> str:
     """A spelling-tolerant key: 'Flynn' and 'Flin' -> 'fln' (first letter, then consonants, doubles once)."""
     folded = fold(name).replace("y", "i")
@@ -143,7 +144,7 @@ class Speaker:
     person: str | None  # the Chair's own name, from the record's header
     keys: frozenset[str]  # folded name words, distinctive affiliation words and acronyms
 
-    @property
+    @cached_property
     def surnames(self) -> list[str]:
         names = [self.name, self.person or ""]
         return [w for n in names for w in words(n) if fold(w) not in TITLE_WORDS | NAME_PARTICLES and len(w) > 1]
@@ -164,6 +165,7 @@ class Knowledge:
     text: str  # all passage text, folded: for exact references such as 'No. 7'
     corpus_states: set[str] = field(default_factory=set)
     document_texts: dict[str, str] = field(default_factory=dict)  # doc_id -> its passages' text, folded
+    known: dict[str, bool] = field(default_factory=dict)  # word -> whether the corpus has a form of it (a cache)
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> Knowledge:
@@ -241,6 +243,12 @@ class Knowledge:
 
     def knows(self, word: str) -> bool:
         """Whether the corpus has a word, or a form of it ('German' in 'Germany'), or it is an acronym there."""
+        known = self.known.get(word)
+        if known is None:
+            known = self.known[word] = self.has_form_of(word)
+        return known
+
+    def has_form_of(self, word: str) -> bool:
         folded = fold(word)
         if folded in self.vocabulary or word in self.acronyms or stem(word) in self.stem_df:
             return True
