@@ -15,6 +15,9 @@ from assistant.retrieval import Filters, Hit, Retriever
 from assistant.settings import Settings
 
 
+WARM_UP_QUESTION = "What did the Committee say about the rights of migrant workers?"
+
+
 @dataclass
 class Assistant:
     settings: Settings
@@ -32,6 +35,11 @@ class Assistant:
         answerer = Answerer(retriever, settings, judge)
         answerer.sentences.store(index.passages, index.sentences)  # embedded with the index: none per question
         return cls(settings, corpus, retriever, answerer)
+
+    def warm_up(self) -> None:
+        """Answer one question before the first user's: the model loads, ONNX Runtime sizes its buffers and the
+        regular expressions compile, so the first answers take as long as the later ones. No LLM is called."""
+        self.answerer.compose(self.answerer.draft(WARM_UP_QUESTION))
 
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None, mode: str = "hybrid"

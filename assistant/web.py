@@ -11,6 +11,8 @@ response models; pages.py the HTML rendering helpers the templates use.
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Form, Path, Query, Request
@@ -18,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp
@@ -65,6 +68,19 @@ EXAMPLE_QUESTIONS = [
 ]
 
 
+def warmed_up(assistant: Assistant):
+    """A lifespan that answers one question in the thread pool the routes run in before the server takes its first
+    request: the model loads, the pool starts, lazily imported modules load, so the first answers are as quick as
+    the later ones."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(assistant.warm_up)
+        yield
+
+    return lifespan
+
+
 class App(FastAPI):
     """FastAPI with the limits and security headers outside its error handling: a 500 from Starlette's
     ServerErrorMiddleware, and a 413 sent before any route runs, carry the headers too."""
@@ -108,8 +124,6 @@ def index_info(assistant: Assistant) -> dict:
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
     """The web service over one Assistant; opens it from settings (raising IndexNotReady) when none is given."""
     assistant = assistant or Assistant.open(settings)
-    # Sentence vectors come with the index (assistant/sentences.py): nothing to warm but the model itself.
-    assistant.retriever.embedder.model  # noqa: B018 - load it now: /healthz then means the first answer is quick
     corpus = assistant.corpus
     names = sorted({d.id for d in corpus.documents} | {d.cite_as for d in corpus.documents})
     sessions = sorted({p.session for p in corpus.passages if p.session})
@@ -132,6 +146,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         ),
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; /docs is our own offline page over /openapi.json
         redoc_url=None,
+        lifespan=warmed_up(assistant),
     )
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
