@@ -194,17 +194,13 @@ class Embedder:
         return vector
 
     def encode_batch(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         progress = None
         if show_progress:
             from tqdm import tqdm
 
             progress = tqdm(total=len(texts), desc="Embedding", unit="text")
-        if self.device == "cuda":
-            batch_size = max(batch_size, GPU_BATCH)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in self.batches(texts, batch_size):
             vectors[rows] = self.model.embed([texts[i] for i in rows])
             if progress:
                 progress.update(len(rows))
@@ -213,6 +209,29 @@ class Embedder:
         return vectors
 
 
+    def batches(self, texts: list[str], batch_size: int) -> list[list[int]]:
+        """Rows of texts of similar length, shortest first. On the CPU a batch also stops at CPU_BATCH_TOKENS padded
+        word pieces: small batches of long passages run faster there (less padding, activations that stay in cache:
+        128 passages, 2 cores, fp32 ONNX: 80 texts/s at 256 tokens a batch, 63 at 32 texts a batch). A GPU wants
+        large batches instead."""
+        if len(texts) == 1:
+            return [[0]]
+        if self.device == "cuda":
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            size = max(batch_size, GPU_BATCH)
+            return [order[start : start + size] for start in range(0, len(texts), size)]
+        lengths = [min(n + SPECIAL_TOKENS, self.max_tokens) for n in self.count_tokens(texts)]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        batches, current = [], []
+        for i in order:  # ascending: the newest text is the longest, so the batch pads to its length
+            if current and (len(current) == batch_size or (len(current) + 1) * lengths[i] > CPU_BATCH_TOKENS):
+                batches.append(current)
+                current = []
+            current.append(i)
+        return batches + [current]
+
+
+CPU_BATCH_TOKENS = 256
 RECENT_QUERIES = 1024  # 1.5 MB of vectors
 GPU_BATCH = 256  # texts a batch on a GPU: small batches leave it idle between launches
 

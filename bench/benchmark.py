@@ -218,7 +218,7 @@ def bench_embedding(passages: int = 256, batch_size: int = 32) -> dict:
     figures = {"backend": embedder.backend, "device": device_name(embedder), "passages": passages}
     figures["passages_per_s"] = round(passages / elapsed, 1)
     if embedder.device == "cpu":
-        baseline = baseline_model()
+        baseline = baseline_model(threads=os.cpu_count())  # as the backend: a part run before may have set one
         ordered = sorted(texts, key=len)  # as Embedder.encode batches them: less padding
         start = time.perf_counter()
         baseline.encode(ordered, batch_size=batch_size, normalize_embeddings=True)

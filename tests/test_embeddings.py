@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.embeddings import Embedder, ModelNotAvailable, hash_folder
+from assistant.embeddings import CPU_BATCH_TOKENS, Embedder, ModelNotAvailable, hash_folder
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,22 @@ def test_vectors_are_unit_length_float32(embedder: Embedder):
 def test_batching_does_not_change_vectors(embedder: Embedder):
     texts = ["short", "a somewhat longer sentence about ratification of the Convention", "medium length text"]
     assert np.allclose(embedder.encode(texts, batch_size=1), embedder.encode(texts, batch_size=3), atol=1e-5)
+
+
+def test_cpu_batches_take_every_text_once_shortest_first_within_the_token_budget(embedder: Embedder):
+    texts = [" ".join(["migrant"] * n) for n in (200, 3, 60, 3, 120, 10, 10, 10, 10, 10, 10)]
+    batches = embedder.batches(texts, batch_size=4)
+    assert sorted(i for rows in batches for i in rows) == list(range(len(texts)))
+    lengths = [n + 2 for n in embedder.count_tokens(texts)]
+    assert [lengths[i] for rows in batches for i in rows] == sorted(lengths)
+    assert all(len(rows) <= 4 for rows in batches)
+    assert all(len(rows) == 1 or len(rows) * max(lengths[i] for i in rows) <= CPU_BATCH_TOKENS for rows in batches)
+    assert len(batches[-1]) == 1  # the 200-piece passage rides alone
+
+
+def test_a_question_and_its_part_are_embedded_once(embedder: Embedder):
+    both = embedder.encode(["Who chaired the 232nd meeting?", "Who chaired the 232nd meeting?"])
+    assert both.shape == (2, 384) and np.array_equal(both[0], both[1])
 
 
 def test_similar_meaning_scores_higher(embedder: Embedder):
