@@ -92,6 +92,10 @@ def test_demonyms_name_their_state(word, state):
 
 def test_no_state_hides_in_ordinary_words():
     assert demonym_state("International") is None and demonym_state("Central") is None
+    assert demonym_state("African") is None  # a word of longer State names, none alone
+    for organization in ("Amsterdam Centre for Migration", "Anti-racist Group (GADEM)", "Global Migration Policy"):
+        assert states_in(organization) == []
+    assert demonym_state("Nigerian") == "Nigeria" and demonym_state("Sudanese") == "Sudan"  # the longest start wins
     assert states_in("the United States of America and Viet Nam") == ["United States", "Viet Nam"]
 
 

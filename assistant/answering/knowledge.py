@@ -30,7 +30,9 @@ from assistant.text import (
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-DEMONYM_SUFFIX = re.compile(r"(?:ians?|eans?|ans?|ese|ish|i|ic|ns?|s)$")
+# what a demonym adds to the start of its State's name: Mexic-an, Tunisia-n, Azerbaijan-i, Japan-ese, Peru-vian; a
+# bare start is the name cut short, as in 'University of Tunis'
+DEMONYM_ENDING = re.compile(r"(?:v?ians?|eans?|ans?|ns?|ese|ish|is?|ic|ites?|ers?|ines?|)")
 COMMON_SHARE = 0.05
 # Words that name no particular speaker: 'the representative of the Government', 'the International ... Office'
 GENERIC_SPEAKER_WORDS = frozenset(
@@ -103,14 +105,35 @@ def states_in(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def demonym_state(word: str) -> str | None:
-    """'Mexican' -> 'Mexico', 'Azerbaijani' -> 'Azerbaijan', 'Greek' -> 'Greece': a word that shares its stem with
-    one word of a State's name (at least four letters, all but the State word's last three)."""
+    """'Mexican' -> 'Mexico', 'Azerbaijani' -> 'Azerbaijan', 'Tunisian' -> 'Tunisia': a listed name or demonym, or a
+    word made of the start of one word of a State's name (at least four letters, all but that word's last three) and
+    a demonym ending. 'Centre' is no 'Central African', 'Anti-racist' no 'Antiguan', 'Policy' no 'Polish'."""
     folded = fold(word)
     if folded in state_aliases():
         return state_aliases()[folded]
-    root = DEMONYM_SUFFIX.sub("", folded)
-    if len(root) < 4:
-        return None
+    if folded in state_name_words():
+        return None  # 'Central', 'African': a word of a longer State name ('Central African Republic') names none alone
+    best, found = 0, None
+    for part, state in state_name_words().items():
+        common = len(os.path.commonprefix([folded, part]))
+        if common > best and common >= 4 and common >= len(part) - 3 and DEMONYM_ENDING.fullmatch(folded[common:]):
+            best, found = common, state  # the longest start wins: 'Nigerian' is Nigeria's, not Niger's
+    return found
+
+
+@cache
+def state_name_words() -> dict[str, str]:
+    """Each word of the States' own names (not demonyms, not words many names share), folded -> the State."""
+    found: dict[str, str] = {}
+    for line in (DATA / "states.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            state = line.split("|")[0].strip()
+            for name in line.split("|"):
+                parts = fold(name.strip()).split()
+                for part in parts:
+                    if len(part) >= 4 and part not in STATE_NAME_WORDS and (len(parts) == 1 or part not in found):
+                        found[part] = state  # a one-word name keeps its word: 'sudan' is Sudan's, not South Sudan's
+    return found
     for name, state in state_aliases().items():
         for part in name.split():
             if part == folded and part != name:
