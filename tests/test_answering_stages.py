@@ -7,7 +7,7 @@ import pytest
 from assistant.answering import compose
 from assistant.answering.gather import Evidence, header_line_words
 from assistant.answering.judge import FEATURE_NAMES, Judge, features
-from assistant.answering.knowledge import close_spelling, demonym_state, states_in
+from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import is_follow_up, read
 from assistant.retrieval import Hit
 
@@ -97,6 +97,13 @@ def test_no_state_hides_in_ordinary_words():
         assert states_in(organization) == []
     assert demonym_state("Nigerian") == "Nigeria" and demonym_state("Sudanese") == "Sudan"  # the longest start wins
     assert states_in("the United States of America and Viet Nam") == ["United States", "Viet Nam"]
+
+
+def test_a_delegation_speaks_for_its_state_an_organization_naming_one_does_not():
+    assert state_represented("Mexico") == "Mexico" and state_represented("Permanent Mission of Burkina Faso") == "Burkina Faso"
+    assert state_represented("the Moroccan Government delegation") == "Morocco"
+    assert state_represented("Association of Moroccan victims of arbitrary expulsion from Algeria (AMVEAA)") is None
+    assert state_represented("National Human Rights Council of Morocco (CNDH)") is None
 
 
 def test_spelling_variants_of_a_name_meet():

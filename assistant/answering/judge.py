@@ -13,7 +13,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.answering.gather import Evidence
-from assistant.answering.knowledge import GENERIC_SPEAKER_WORDS, Knowledge, close_spelling, states_in
+from assistant.answering.knowledge import (
+    GENERIC_SPEAKER_WORDS,
+    Knowledge,
+    close_spelling,
+    state_represented,
+    states_in,
+)
 from assistant.answering.read import Reading
 from assistant.retrieval import Hit
 from assistant.text import fold, stems, words
@@ -138,11 +144,17 @@ def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -
     organization's distinctive words in the speaker line, spelling-tolerant."""
     if not reading.subject:
         return 1.0
+    delegation = state_represented(reading.subject)  # 'the representative of Algeria': Algeria's delegation only,
+    # not an organization whose name mentions Algeria
     wanted_states = set(states_in(reading.subject))
     wanted = {fold(w) for w in words(reading.subject) if not knowledge.is_common(w)} - GENERIC_SPEAKER_WORDS
     for e in top[:10]:
         p = e.passage
         line = " ".join(filter(None, [p.speaker, p.affiliation, knowledge.chair_of(p)]))
+        if delegation:
+            if state_represented(p.affiliation) == delegation:
+                return 1.0
+            continue
         if not line:
             continue
         if wanted_states & set(states_in(line)):

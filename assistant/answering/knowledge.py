@@ -41,6 +41,11 @@ GENERIC_SPEAKER_WORDS = frozenset(
     representatives delegation delegations delegate government ministry department speaker spokesperson member person
     people country state mr ms mrs dr""".split()
 )
+# what a delegation's line adds to its State's name: 'Permanent Mission of Mexico', 'Observer for ...'
+DELEGATION_WORDS = frozenset(
+    """the of for to and government delegation delegate delegates representative representatives observer observers permanent
+    mission""".split()
+)
 STATE_NAME_WORDS = frozenset(  # words of many States' names: no demonym of one State
     """united republic democratic islands island state states kingdom federation federal federated
     plurinational arab islamic socialist bolivarian people's peoples""".split()
@@ -101,6 +106,17 @@ def states_in(text: str) -> list[str]:
             if state:
                 found.append(state)
     return list(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=4096)
+def state_represented(affiliation: str | None) -> str | None:
+    """The State a speaker speaks for: 'Mexico', 'Government of Mexico', 'Permanent Mission of Mexico'; not an
+    organization whose name mentions one ('Association of Moroccan victims of arbitrary expulsion from Algeria')."""
+    folded = fold(affiliation or "")
+    named = [state_aliases()[m.group()] for m in state_pattern().finditer(folded)]
+    rest = [w for w in words(state_pattern().sub(" ", folded)) if w not in DELEGATION_WORDS]
+    named += [state for state in map(demonym_state, rest) if state]
+    return named[0] if len(set(named)) == 1 and all(demonym_state(w) for w in rest) else None
 
 
 @lru_cache(maxsize=65536)
