@@ -186,7 +186,7 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         ):
             return speaker_name(passage, knowledge)
         found = [m.group().strip() for m in PERSON_SPAN.finditer(sentence) if fold(m.group().split()[-1]) not in asked]
-        return found[0] if found else speaker_name(passage, knowledge)
+        return found[0] if found else None  # 'Who led the ILO delegation?' is not answered by who reported it
     if kind == "state":
         named = set(states_in(question))
         found = [s for s in states_in(sentence) if s not in named]
