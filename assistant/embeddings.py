@@ -208,7 +208,6 @@ class Embedder:
             progress.close()
         return vectors
 
-
     def batches(self, texts: list[str], batch_size: int) -> list[list[int]]:
         """Rows of texts of similar length, shortest first. On the CPU a batch also stops at CPU_BATCH_TOKENS padded
         word pieces: small batches of long passages run faster there (less padding, activations that stay in cache:

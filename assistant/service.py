@@ -14,7 +14,6 @@ from assistant.index import load_index
 from assistant.retrieval import Filters, Hit, Retriever
 from assistant.settings import Settings
 
-
 WARM_UP_QUESTION = "What did the Committee say about the rights of migrant workers?"
 
 

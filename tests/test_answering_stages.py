@@ -100,7 +100,10 @@ def test_no_state_hides_in_ordinary_words():
 
 
 def test_a_delegation_speaks_for_its_state_an_organization_naming_one_does_not():
-    assert state_represented("Mexico") == "Mexico" and state_represented("Permanent Mission of Burkina Faso") == "Burkina Faso"
+    assert (
+        state_represented("Mexico") == "Mexico"
+        and state_represented("Permanent Mission of Burkina Faso") == "Burkina Faso"
+    )
     assert state_represented("the Moroccan Government delegation") == "Morocco"
     assert state_represented("Association of Moroccan victims of arbitrary expulsion from Algeria (AMVEAA)") is None
     assert state_represented("National Human Rights Council of Morocco (CNDH)") is None

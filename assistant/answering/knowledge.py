@@ -150,14 +150,6 @@ def state_name_words() -> dict[str, str]:
                     if len(part) >= 4 and part not in STATE_NAME_WORDS and (len(parts) == 1 or part not in found):
                         found[part] = state  # a one-word name keeps its word: 'sudan' is Sudan's, not South Sudan's
     return found
-    for name, state in state_aliases().items():
-        for part in name.split():
-            if part == folded and part != name:
-                continue  # 'Central' is a word of 'Central African Republic', not a demonym
-            common = len(os.path.commonprefix([folded, part]))
-            if common >= 4 and common >= len(part) - 3 and part not in STATE_NAME_WORDS:
-                return state
-    return None
 
 
 @lru_cache(maxsize=1 << 16)
