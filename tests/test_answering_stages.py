@@ -6,7 +6,7 @@ import pytest
 
 from assistant.answering import compose
 from assistant.answering.gather import Evidence, header_line_words
-from assistant.answering.judge import FEATURE_NAMES, Judge, features
+from assistant.answering.judge import FEATURE_NAMES, Judge, features, subject_spoke
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import is_follow_up, read
 from assistant.retrieval import Hit
@@ -138,6 +138,28 @@ def test_a_name_the_corpus_lacks_weighs_against_an_answer_but_does_not_refuse_it
     draft = answerer.draft("What did the Mexican representative say about family reunification?")
     assert draft.features[0].unknown == 0.0  # 'Mexican' is Mexico's: not an unknown word
     assert not answerer.compose(draft).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "spoke"),
+    [
+        ("What did the IOM representative say about how the Compact and the Convention relate?", 1.0),  # acronym
+        ("What did speakers say about migrants who die or go missing?", 1.0),  # names no one in particular
+        ("What did the Government of Tunisia's representative say about the Global Compact at the 506th meeting?", 0.0),
+    ],
+)
+def test_who_the_question_says_spoke_is_looked_for_among_the_speakers(assistant, question, spoke):
+    assert assistant.answerer.draft(question).features[0].subject_spoke == spoke
+
+
+def test_a_document_without_speakers_speaks_in_its_own_name(corpus, knowledge):
+    passage = corpus.passage("CMW-GC6-concept-note", "sect. 5, para. 2")
+    top = [evidence_of(passage, passage.text[:40])]
+    by_title = read("According to the committee's call for submissions, how long may a submission be?", knowledge)
+    by_state = read("According to the Government of Tunisia, how long may a submission be?", knowledge)
+    assert by_title.subject and by_state.subject
+    assert subject_spoke(by_title, top, knowledge) == 1.0
+    assert subject_spoke(by_state, top, knowledge) == 0.0
 
 
 def test_features_read_the_evidence_not_the_question_text(assistant):

@@ -22,10 +22,11 @@ from assistant.answering.knowledge import (
 )
 from assistant.answering.read import Reading
 from assistant.retrieval import Hit
-from assistant.text import fold, stems, words
+from assistant.text import acronym, fold, stem, stems, words
 
 MODEL_FILE = Path(__file__).with_name("judge.json")
 TOP_PASSAGES = 5  # passages whose evidence the features read
+GENERIC_STEMS = frozenset(map(stem, GENERIC_SPEAKER_WORDS))  # 'speakers', 'representatives', 'organizations'
 
 
 @dataclass
@@ -140,21 +141,30 @@ def speaker_met(reading: Reading, top: list[Evidence]) -> float:
 
 
 def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> float:
-    """'What did the delegation of Jamaica say?' needs a passage whose speaker is Jamaica's: a State, a name or an
-    organization's distinctive words in the speaker line, spelling-tolerant."""
+    """'What did the delegation of Jamaica say?' needs a passage whose speaker is Jamaica's: a State, a name, an
+    organization's distinctive words or its acronym in the speaker line, spelling-tolerant. A document without
+    speakers (a general comment) speaks in its own name: 'according to the committee's guidance on detention' is met
+    by its title. A subject that names no one in particular ('speakers', 'the same organization') is met by anyone."""
     if not reading.subject:
         return 1.0
     delegation = state_represented(reading.subject)  # 'the representative of Algeria': Algeria's delegation only,
     # not an organization whose name mentions Algeria
     wanted_states = set(states_in(reading.subject))
-    wanted = {fold(w) for w in words(reading.subject) if not knowledge.is_common(w)} - GENERIC_SPEAKER_WORDS
+    wanted = {fold(w) for w in words(reading.subject) if not knowledge.is_common(w) and stem(w) not in GENERIC_STEMS}
+    if not (delegation or wanted_states or wanted):
+        return 1.0
     for e in top[:10]:
         p = e.passage
-        line = " ".join(filter(None, [p.speaker, p.affiliation, knowledge.chair_of(p)]))
         if delegation:
             if state_represented(p.affiliation) == delegation:
                 return 1.0
             continue
+        if p.doc_id in knowledge.voiced:
+            line = " ".join(
+                filter(None, [p.speaker, p.affiliation, acronym(p.affiliation or ""), knowledge.chair_of(p)])
+            )
+        else:
+            line = p.title
         if not line:
             continue
         if wanted_states & set(states_in(line)):

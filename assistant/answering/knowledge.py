@@ -112,7 +112,7 @@ def states_in(text: str) -> list[str]:
 def state_represented(affiliation: str | None) -> str | None:
     """The State a speaker speaks for: 'Mexico', 'Government of Mexico', 'Permanent Mission of Mexico'; not an
     organization whose name mentions one ('Association of Moroccan victims of arbitrary expulsion from Algeria')."""
-    folded = fold(affiliation or "")
+    folded = " ".join(without_possessive(w) for w in fold(affiliation or "").split())  # "Tunisia's representative"
     named = [state_aliases()[m.group()] for m in state_pattern().finditer(folded)]
     rest = [w for w in words(state_pattern().sub(" ", folded)) if w not in DELEGATION_WORDS]
     named += [state for state in map(demonym_state, rest) if state]
@@ -197,6 +197,7 @@ class Knowledge:
     corpus_states: set[str] = field(default_factory=set)
     document_texts: dict[str, str] = field(default_factory=dict)  # doc_id -> its passages' text, folded
     known: dict[str, bool] = field(default_factory=dict)  # word -> whether the corpus has a form of it (a cache)
+    voiced: set[str] = field(default_factory=set)  # documents whose passages have speakers (summary records)
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> Knowledge:
@@ -250,6 +251,7 @@ class Knowledge:
             fold(" ".join(p.text for p in passages)),
         )
         knowledge.corpus_states = set(states_in(" ".join(p.text for p in passages)))
+        knowledge.voiced = {p.doc_id for p in passages if p.speaker}
         for p in passages:  # in corpus order
             knowledge.document_texts[p.doc_id] = knowledge.document_texts.get(p.doc_id, "") + "\n" + fold(p.text)
         return knowledge
