@@ -297,6 +297,7 @@ def build_index(
         "fingerprint": embedder.fingerprint,
         "backend": embedder.backend,
         "precision": embedder.precision,
+        "embedded_with": embedder.bulk_model.runtime if fresh else None,  # None: every vector came from the cache
         "dim": embedder.dim,
         "max_tokens": embedder.max_tokens,
         "corpus_hash": corpus.content_hash,
@@ -469,7 +470,7 @@ def embed_with_cache(
 ) -> tuple[np.ndarray, list[int]]:
     """Vectors for all texts, and the positions that had to be embedded now."""
     fresh = [i for i, key in enumerate(keys) if key not in cache]
-    embedded = embedder.encode([texts[i] for i in fresh], batch_size=batch_size, show_progress=progress)
+    embedded = embedder.encode_corpus([texts[i] for i in fresh], batch_size=batch_size, show_progress=progress)
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in cache:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import ModelNotAvailable
+from assistant.embeddings import CPU_BATCH_TOKENS, ModelNotAvailable
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OPSET = 17
@@ -140,6 +140,7 @@ class OnnxModel:
     """An ONNX Runtime session and the model folder's own tokenizer, speaking TorchModel's interface."""
 
     device = "cpu"
+    batch_tokens = CPU_BATCH_TOKENS
 
     def __init__(self, path: str, fingerprint: str, quantized: bool, threads: int | None):
         from tokenizers import Tokenizer
@@ -147,6 +148,7 @@ class OnnxModel:
         folder = check_folder(path)
         self.dim, self.max_tokens = read_config(folder)
         self.file = exported(folder, fingerprint, quantized)
+        self.runtime = f"onnx {'int8' if quantized else 'fp32'} on cpu"
         self.counter = Tokenizer.from_file(str(folder / "tokenizer.json"))  # counts whole texts: no truncation
         self.counter.no_truncation()
         self.counter.no_padding()

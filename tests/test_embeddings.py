@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.embeddings import CPU_BATCH_TOKENS, Embedder, ModelNotAvailable, hash_folder
+from assistant.embeddings import CPU_BATCH_TOKENS, Embedder, ModelNotAvailable, cpu_has_amx_bf16, hash_folder
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,26 @@ def test_onnx_backends_give_the_vectors_of_the_torch_model(onnx_cache, backend, 
     cosines = (expected * got).sum(axis=1)
     assert cosines.min() >= lowest_cosine
     assert (onnx_cache / embedder.fingerprint / "model.onnx").is_file()  # exported once, named by the weights
+
+
+def test_a_build_embeds_in_bf16_on_a_cpu_with_amx_and_in_the_query_runtime_elsewhere(embedder: Embedder):
+    """Corpus vectors from the bulk runtime are of the family the queries are embedded in (cosine 0.9999)."""
+    expected = embedder.encode(TEXTS, batch_size=2)
+    got = embedder.encode_corpus([*TEXTS, TEXTS[0]], batch_size=2)  # a repeated text is embedded once, kept twice
+    assert got.shape == (len(TEXTS) + 1, 384) and np.array_equal(got[0], got[-1])
+    assert np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)
+    assert (expected * got[: len(TEXTS)]).sum(axis=1).min() >= 0.999
+    runtime = "torch bf16 on cpu" if cpu_has_amx_bf16() else "onnx fp32 on cpu"
+    assert embedder.bulk_model.runtime == runtime
+    assert Embedder(cpu_bf16="off").bulk_model.runtime == "onnx fp32 on cpu"
+    assert Embedder(backend="onnx-int8").bulk_model.runtime == "onnx int8 on cpu"  # int8 vectors are a family apart
+    assert embedder.encode_corpus([]).shape == (0, 384)
+
+
+def test_a_server_that_only_asks_never_loads_the_bulk_runtime():
+    asking = Embedder()
+    asking.encode(["Who chaired the 590th meeting?", "Where was it held?"])
+    assert asking._bulk is None
 
 
 def test_onnx_export_is_reused(onnx_cache):
