@@ -81,7 +81,9 @@ class Answerer:
         k = k or (max(self.settings.answer_passages, PASSAGES_MANY) if many else self.settings.answer_passages)
         query = " ".join([strip_records(resolved) if reading.documents else resolved, *reading.expansions])
         parts = [p.scored_text for p in reading.parts]
-        vectors = self.retriever.embedder.encode([query, *parts])
+        # one at a time, each through the recent-query cache: on a query's one thread a batch only adds padding
+        # (a question of 34 word pieces and parts of 20 and 13: 16 ms as a batch, 11 ms apart)
+        vectors = np.stack([self.retriever.embedder.encode_query(text) for text in [query, *parts]])
         hits = self.retriever.search(query, k=k, filters=self.scoped(filters, reading), vector=vectors[0])
         hits += self.named_headers(reading, hits)
         draft = Draft(question, resolved, reading, hits)
