@@ -1,9 +1,11 @@
 """Embedding backends side by side: retrieval on every eval set, build time and query time, per backend.
 
     python bench/backends.py                       # torch, onnx, onnx-int8 over eval/questions.jsonl + eval/heldout*.jsonl
+    ASSISTANT_CORPUS_DIR=corpus:../shared/realworld python bench/backends.py   # the corpus the later sets ask about
     python bench/backends.py --backend onnx --json
 
-Each backend builds its own index of corpus/ from empty in a temporary folder (the build time printed),
+Each backend builds its own index from empty in a temporary folder (the build time printed), in fp32 and, on a
+CPU with AMX, in bf16 as well (ASSISTANT_CPU_BF16=auto, the default there),
 then every question set is searched with answers off (`assistant eval` does the same retrieval). The
 default backend is chosen from this table: hybrid MRR@10 within 0.01 of fp32 PyTorch on every set.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.embeddings import BACKENDS  # noqa: E402
+from assistant.embeddings import BACKENDS, cpu_has_amx_bf16  # noqa: E402
 
 SETS = [ROOT / "eval" / "questions.jsonl", *sorted((ROOT / "eval").glob("heldout*.jsonl"))]
 
@@ -39,7 +41,9 @@ def measure(overrides: dict, index_dir: Path) -> dict:
     build_index(corpus, settings, progress=False)
     build_s = time.perf_counter() - started
     assistant = Assistant.open(settings)
-    row: dict = {**overrides, "build_s": round(build_s, 1), "vectors": assistant.retriever.index.manifest["vectors"]}
+    manifest = assistant.retriever.index.manifest
+    row: dict = {**overrides, "build_s": round(build_s, 1), "vectors": manifest["vectors"]}
+    row["embedded_with"] = manifest["embedded_with"]
     queries = []
     for path in SETS:
         report = evaluation.run_eval(
@@ -60,13 +64,17 @@ def measure(overrides: dict, index_dir: Path) -> dict:
 def table(rows: list[dict]) -> str:
     names = [p.stem for p in SETS]
     lines = [
-        "| backend | build s | dense search p50 ms | " + " | ".join(f"{n} hybrid / dense MRR@10" for n in names) + " |",
-        "| --- " * (3 + len(names)) + "|",
+        "| backend | index embedded with | build s | dense search p50 ms | "
+        + " | ".join(f"{n} hybrid / dense MRR@10" for n in names)
+        + " |",
+        "| --- " * (4 + len(names)) + "|",
     ]
     for row in rows:
         cells = [f"{row[n]['hybrid_mrr']:.3f} / {row[n]['dense_mrr']:.3f}" for n in names]
         lines.append(
-            f"| {row['backend']} | {row['build_s']} | {row['dense_search_p50_ms']} | " + " | ".join(cells) + " |"
+            f"| {row['backend']} | {row['embedded_with']} | {row['build_s']} | {row['dense_search_p50_ms']} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -76,8 +84,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, action="append")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    variants = [{"backend": backend, "cpu_bf16": "off"} for backend in args.backend or BACKENDS]
+    if cpu_has_amx_bf16():  # the default build runtime on this CPU: bf16 PyTorch
+        variants += [{"backend": v["backend"], "cpu_bf16": "auto"} for v in variants if v["backend"] != "onnx-int8"]
     with tempfile.TemporaryDirectory(prefix="assistant-backends-") as work:
-        rows = [measure({"backend": backend}, Path(work) / backend) for backend in args.backend or BACKENDS]
+        rows = [measure(v, Path(work) / f"{v['backend']}-{v['cpu_bf16']}") for v in variants]
     print(json.dumps(rows) if args.json else table(rows))
 
 
