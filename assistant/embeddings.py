@@ -122,9 +122,9 @@ class Embedder:
     def load_bulk(self):
         """PyTorch at the reduced precision the hardware multiplies natively, else the query model.
 
-        On CUDA fp16; on a CPU with AMX bf16: 3.5x sentence-transformers fp32 on 2 cores (2.6x on long passages), vectors at a cosine of
-        0.9999 to fp32, the same MRR on every eval set (README). Only int8 keeps its own runtime: its vectors are a
-        family apart (precision)."""
+        On CUDA fp16; on a CPU with AMX bf16: 3.5x sentence-transformers fp32 on 2 cores (2.6x on long passages),
+        vectors at a cosine of 0.9999 to fp32, the same MRR on every eval set (README). Only int8 keeps its own
+        runtime: its vectors are a family apart (precision)."""
         if self.backend == "onnx-int8" or self.model.device == "cuda":
             return self.model
         import torch
@@ -214,15 +214,13 @@ class Embedder:
 
     def encode(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
         """Unit vectors, float32, shape (len(texts), dim); batches of similar length waste less padding."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        unique = list(dict.fromkeys(texts))
-        if len(unique) < len(texts):  # a question and its one part are often the same text: embed it once
-            row = {text: i for i, text in enumerate(unique)}
-            return self.encode(unique, batch_size, show_progress)[[row[text] for text in texts]]
-        if len(texts) == 1:
-            return self.encode_query(texts[0])[None, :]
-        return self.encode_batch(texts, batch_size, show_progress)
+
+        def embed(unique: list[str]) -> np.ndarray:
+            if len(unique) == 1:
+                return self.encode_query(unique[0])[None, :]
+            return self.encode_batch(unique, batch_size, show_progress)
+
+        return self.each_once(texts, embed)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One text, remembered: an ask embeds its question for search and again for scoring sentences."""
@@ -237,10 +235,17 @@ class Embedder:
 
     def encode_corpus(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
         """Many texts for an index build, on the bulk model (bulk_model): vectors of the same family as encode's."""
+        return self.each_once(
+            texts, lambda unique: self.encode_batch(unique, batch_size, show_progress, self.bulk_model)
+        )
+
+    def each_once(self, texts: list[str], embed) -> np.ndarray:
+        """`embed` called on the distinct texts, its rows given back in the texts' order: a question and its one part
+        are often the same text, and a corpus can repeat a paragraph."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
-        vectors = self.encode_batch(unique, batch_size, show_progress, self.bulk_model)
+        vectors = embed(unique)
         if len(unique) == len(texts):
             return vectors
         row = {text: i for i, text in enumerate(unique)}
