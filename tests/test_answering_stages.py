@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering import compose
-from assistant.answering.gather import Evidence, header_line_words
+from assistant.answering.gather import AGENDA_LINE, Evidence, header_lines
 from assistant.answering.judge import FEATURE_NAMES, Judge, features, subject_spoke
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
-from assistant.answering.read import is_follow_up, read
+from assistant.answering.read import Part, is_follow_up, read
 from assistant.retrieval import Hit
 
 
@@ -116,8 +116,21 @@ def test_spelling_variants_of_a_name_meet():
 
 def test_header_lines_answer_to_the_words_users_ask_with():
     lines = ["Chair: Ms. Diallo", "The meeting rose at 6 p.m.", "Original: English"]
-    chair, rose, original = header_line_words(lines)
+    chair, rose, original = (line.words for line in header_lines(lines))
     assert "chair" in chair and "finish" in rose and "languag" in original
+
+
+def test_every_line_of_a_records_contents_is_an_agenda_item():
+    lines = [
+        "Thirty-ninth session",
+        "Contents",
+        "Organizational matters",
+        "Closure of the session",
+        "The meeting rose at 6 p.m.",
+    ]
+    kinds = [line.kind for line in header_lines(lines)]
+    assert kinds[2] == kinds[3] == AGENDA_LINE  # 'Closure of the session' is an item, not the session's name
+    assert AGENDA_LINE not in (kinds[0], kinds[4])
 
 
 # ---- judge ----
@@ -186,6 +199,32 @@ def test_a_count_is_taken_next_to_what_is_counted(assistant, corpus, knowledge):
     quote = compose.Quote([evidence_of(passage, sentence)])
     span = compose.typed_span("number", quote, "How many States parties does the Convention have?", knowledge)
     assert span.startswith("60 States")  # not '21 February', a date
+
+
+def sentences_of(passage, score: float) -> dict[int, Evidence]:
+    from assistant.sentences import sentence_spans
+
+    found = {}
+    for i, span in enumerate(sentence_spans(passage.text)):
+        found[i] = evidence_of(passage, passage.text[span[0] : span[1]])
+        found[i].index, found[i].score = i, score
+    return found
+
+
+def test_a_list_quote_runs_on_to_the_items_further_in_its_paragraph(corpus):
+    passage = corpus.passage("CMW/C/SR.506", "16")
+    sentences = sentences_of(passage, 0.5)
+    sentences[0].score, sentences[3].score = 1.0, 0.95  # the list's lead, and its items two sentences on
+    evidence = sorted(sentences.values(), key=lambda e: -e.score)
+    listed = compose.choose_quotes(evidence, Part("which matters", "matters", "text", wants_list=True), False)
+    plain = compose.choose_quotes(evidence, Part("what matters", "matters", "text"), False)
+    assert len(listed) == 1 and sentences[3].text in listed[0].text and listed[0].text in passage.text
+    assert sentences[3].text not in plain[0].text  # a plain question's quote stays narrow
+
+
+def test_an_agenda_item_brings_the_whole_agenda(assistant):
+    answer = assistant.ask("What items were on the agenda of the 590th meeting?")
+    assert "Organizational matters" in answer.answer and "Closure of the session" in answer.answer
 
 
 def test_records_answering_equally_well_are_shown_latest_first(corpus):

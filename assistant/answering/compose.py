@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answering.gather import TYPE_EVIDENCE, Evidence
+from assistant.answering.gather import AGENDA_LINE, TYPE_EVIDENCE, Evidence
 from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, states_in
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
@@ -97,32 +97,32 @@ def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quot
     by_passage: dict[str, dict[int, Evidence]] = {}
     for e in evidence:
         by_passage.setdefault(e.passage.id, {})[e.index] = e
-    chosen: dict[str, Evidence] = {}
+    chosen: dict[str, list[Evidence]] = {}
     speakers: set[tuple] = set()
     for e in evidence:
         if len(chosen) >= limit or e.score < best * keep:
             break
-        if e.passage.id in chosen:
+        leads = chosen.get(e.passage.id)
+        if leads is not None:
+            if part.wants_list and len(leads) == 1 and 1 < abs(e.index - leads[0].index) <= MAX_SENTENCES:
+                leads.append(e)  # a list's items further on in the same paragraph: the quote runs on to them
             continue
         who = (e.passage.doc_id, e.passage.speaker, e.passage.affiliation)
         if (part.wants_list or many) and e.passage.speaker and who in speakers:
             continue  # several sources wanted: one passage per speaker
-        chosen[e.passage.id] = e
+        chosen[e.passage.id] = [e]
         speakers.add(who)
-    return latest_first([Quote(grow(e, by_passage[pid])) for pid, e in chosen.items()])
+    return latest_first(
+        [Quote([s for lead in leads for s in grow(lead, by_passage[pid])]) for pid, leads in chosen.items()]
+    )
 
 
 def grow(lead: Evidence, sentences: dict[int, Evidence]) -> list[Evidence]:
     """The lead sentence, then neighbours while they score nearly as well, or while the span is very short;
     a header is quoted line by line. A sentence that ends in ':' brings what it introduces."""
+    if lead.passage.kind == "header":
+        return header_span(lead, sentences)
     span = [lead]
-    if lead.passage.kind == "header":  # its lines stand alone; an adjacent line of the same kind joins
-        for step in (-1, 1):
-            near = sentences.get(lead.index + step)
-            same_kind = near is not None and near.header_line and near.header_line == lead.header_line
-            if same_kind and near.score >= lead.score * HEADER_RATIO:
-                span = sorted([*span, near], key=lambda e: e.index)
-        return span
     longest, ratio = (
         (MAX_SENTENCES_SPEAKER, NEIGHBOUR_RATIO_SPEAKER) if lead.by_speaker else (MAX_SENTENCES, NEIGHBOUR_RATIO)
     )
@@ -137,6 +137,24 @@ def grow(lead: Evidence, sentences: dict[int, Evidence]) -> list[Evidence]:
             break
         span = sorted([*span, near], key=lambda e: e.index)
     return span
+
+
+def header_span(lead: Evidence, lines: dict[int, Evidence]) -> list[Evidence]:
+    """A header's lines stand alone: an adjacent line of the same kind joins when it answers nearly as well, and every
+    item of the contents joins an agenda item (the agenda is one list)."""
+    span = [lead]
+    if not lead.header_line:
+        return span
+    for step in (-1, 1):
+        index = lead.index + step
+        while (near := lines.get(index)) is not None and near.header_line == lead.header_line:
+            if lead.header_line != AGENDA_LINE:
+                if near.score >= lead.score * HEADER_RATIO:
+                    span.append(near)
+                break
+            span.append(near)
+            index += step
+    return sorted(span, key=lambda e: e.index)
 
 
 def list_items(passage, in_order: list) -> list:

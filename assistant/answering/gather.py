@@ -47,24 +47,28 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
 ON_TOPIC = 0.5  # a sentence's cosine with the part at which a single shared word counts fully
 
 
-def line_kind(line: str) -> int:
-    """Which kind of header line this is (1-based position in HEADER_LEXICON; the agenda is one more)."""
-    return next(
-        (i for i, (pattern, _) in enumerate(HEADER_LEXICON, start=1) if pattern.search(line)), len(HEADER_LEXICON) + 1
-    )
+AGENDA_LINE = len(HEADER_LEXICON) + 1  # the kind of every item of a record's contents
 
 
-def header_line_words(lines: list[str]) -> list[set[str]]:
-    """The words each header line answers to (besides its own): 'The meeting rose at 5.55 p.m.' -> finish, end..."""
+class HeaderLine(NamedTuple):
+    kind: int  # 1-based position in HEADER_LEXICON of the first pattern it matches; AGENDA_LINE; 0 for others
+    words: set[str]  # the stems it answers to besides its own: 'The meeting rose at 5.55 p.m.' -> finish, end...
+
+
+def header_lines(lines: list[str]) -> list[HeaderLine]:
+    """What each line of a record's header is, and the words it answers to. The lines of its contents are agenda
+    items whatever they say ('Closure of the session')."""
     found, in_contents = [], False
     for line in lines:
-        extra = " ".join(words for pattern, words in HEADER_LEXICON if pattern.search(line))
+        matching = [i for i, (pattern, _) in enumerate(HEADER_LEXICON, start=1) if pattern.search(line)]
+        extra = " ".join(HEADER_LEXICON[i - 1][1] for i in matching)
         if re.match(r"^(?:No summary|The meeting|The discussion)", line):
             in_contents = False
+        kind = AGENDA_LINE if in_contents else matching[0] if matching else 0
         if in_contents:
             extra += " " + AGENDA_WORDS
         in_contents = in_contents or line.strip() == "Contents"
-        found.append(set(stems(extra)))
+        found.append(HeaderLine(kind, set(stems(extra))))
     return found
 
 
@@ -122,7 +126,7 @@ class Evidence:
 
 class PassageWords(NamedTuple):
     own: frozenset[str]  # stems of the speaker's name, affiliation and the Chair's name
-    line_words: list[set[str]] | None  # a header's lines: the words of their kinds ('rose', 'finish')
+    lines: list[HeaderLine] | None  # a header's lines: their kinds and the words of their kinds ('rose', 'finish')
     context: frozenset[str]  # stems of the passage with its speaker, section, title and footnotes
     sentences: list[frozenset[str]]  # stems of each sentence
 
@@ -170,13 +174,13 @@ class Gatherer:
                 stems(" ".join(filter(None, [passage.speaker, passage.affiliation, self.knowledge.chair_of(passage)])))
             )
             sentences = [passage.text[a:b] for a, b in self.sentences.spans[passage.id]]
-            line_words = header_line_words(sentences) if passage.kind == "header" else None
-            context_stems = frozenset(stems(self.context(passage))).union(*(line_words or []))
+            lines = header_lines(sentences) if passage.kind == "header" else None
+            context_stems = frozenset(stems(self.context(passage))).union(*(line.words for line in lines or []))
             sentence_stems = [
-                frozenset(stems(sentence)) | (line_words[i] if line_words else frozenset())
+                frozenset(stems(sentence)) | (lines[i].words if lines else frozenset())
                 for i, sentence in enumerate(sentences)
             ]
-            cached = self.words[passage.id] = PassageWords(own, line_words, context_stems, sentence_stems)
+            cached = self.words[passage.id] = PassageWords(own, lines, context_stems, sentence_stems)
         return cached
 
     def mentions(self, passage: Passage, kind: str, value: str) -> bool:
@@ -218,7 +222,7 @@ class Gatherer:
             passage_cosine = float(hit.dense_score) if hit.dense_score is not None else float(cosines.max())
             by_speaker = (p.doc_id, p.speaker, p.affiliation) in speakers
             named = [self.named_share(p, reading.constraints_of(j)) for j in range(len(reading.parts))]
-            own, line_words, context_stems, sentence_stems = self.words_of(p)
+            own, lines, context_stems, sentence_stems = self.words_of(p)
             for i, (start, end) in enumerate(self.sentences.spans[p.id]):
                 sentence = p.text[start:end]
                 for j, part in enumerate(reading.parts):
@@ -235,7 +239,7 @@ class Gatherer:
                         by_speaker=by_speaker,
                         named=named[j],
                         typed=has_type(sentence, part.answer_type),
-                        header_line=line_kind(sentence) if line_words and line_words[i] & wanted.keys() else 0,
+                        header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         own_record=p.doc_id in reading.documents,
                         context_stems=context_stems,
                     )
