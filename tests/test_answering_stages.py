@@ -62,6 +62,13 @@ def test_states_people_and_names_are_found_however_the_question_spells_them(know
     assert any(s.name == "Mr. Flynn" for s in reading.speakers)  # a misspelt name still finds its speaker
 
 
+def test_the_summary_record_of_a_meeting_names_the_record_and_is_no_focus(knowledge):
+    issued = read("When was the summary record of the 506th meeting issued?", knowledge).parts[0]
+    assert "record" not in issued.focus and "issued" in issued.focus
+    missing = read("Which meetings of the fortieth session have no summary records?", knowledge).parts[0]
+    assert "records" in missing.focus  # asked about, not a name of the record
+
+
 def test_a_question_naming_someone_who_speaks_has_a_subject(knowledge):
     assert read("What did the delegation of Jamaica say?", knowledge).subject == "the delegation of Jamaica"
     assert read("What did the Committee decide?", knowledge).subject is None
