@@ -69,6 +69,13 @@ def test_the_summary_record_of_a_meeting_names_the_record_and_is_no_focus(knowle
     assert "records" in missing.focus  # asked about, not a name of the record
 
 
+def test_a_demonym_names_the_states_speakers_and_is_searched_as_the_state(knowledge):
+    question = "What did the Mexican delegate say about the two instruments?"
+    assert any(s.affiliation == "Mexico" for s in knowledge.speakers_named(question))
+    assert "Mexico" in read(question, knowledge).expansions
+    assert "Mexico" not in read("What did Mexico say?", knowledge).expansions  # named already
+
+
 def test_a_question_naming_someone_who_speaks_has_a_subject(knowledge):
     assert read("What did the delegation of Jamaica say?", knowledge).subject == "the delegation of Jamaica"
     assert read("What did the Committee decide?", knowledge).subject is None

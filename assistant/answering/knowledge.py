@@ -298,10 +298,11 @@ class Knowledge:
         return self.stem_df.get(stem(word), 0) > COMMON_SHARE * len(self.passages)
 
     def speakers_named(self, question: str) -> list[Speaker]:
-        """Speakers a question names: by surname (spelling-tolerant), affiliation words, or an acronym."""
+        """Speakers a question names: by surname (spelling-tolerant), affiliation words, an acronym, or the State
+        they speak for by its name or demonym ('the Mexican delegate')."""
         tokens = [without_possessive(w) for w in words(question) if fold(w) not in TITLE_WORDS]
         capitalised = [w for w in tokens if w[:1].isupper()]
-        folded = {fold(w) for w in tokens}
+        folded = {fold(w) for w in tokens} | {fold(s) for s in states_in(question)}
         found = []
         for speaker in self.speakers:
             by_name = any(close_spelling(w, s) for w in capitalised for s in speaker.surnames)

@@ -143,7 +143,8 @@ class Reading:
     names: list[str] = field(default_factory=list)  # other proper names it uses ('Olympic', 'Agadir', 'IOM')
     years: list[str] = field(default_factory=list)
     numbered: list[str] = field(default_factory=list)  # numbered instruments: 'No. 5', '73/195'
-    expansions: list[str] = field(default_factory=list)  # acronyms spelt out: 'IOM' -> 'International ...'
+    expansions: list[str] = field(default_factory=list)  # acronyms spelt out ('IOM' -> 'International ...'), and
+    # the States that demonyms name ('Mexican' -> 'Mexico')
     subject: str | None = None  # who the question says spoke ('the delegation of Jamaica'), unless the record itself
 
     @property
@@ -184,7 +185,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     reading.subject = speaking_subject(question)
     reading.expansions = [
         knowledge.acronyms[w] for w in words(question) if w.isupper() and len(w) >= 2 and w in knowledge.acronyms
-    ]
+    ] + [s for s in reading.states if fold(s) not in fold(question)]  # 'Mexican' searches for Mexico too
     return reading
 
 
