@@ -88,8 +88,9 @@ class Quote:
 
 
 def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quote]:
-    """The best sentence, then the best of further passages while they score close to it; each passage once,
-    as a short contiguous span grown from its chosen sentence."""
+    """The best sentence, then the best of further passages while they score close to it; each passage once, as a
+    short contiguous span grown from its chosen sentence, run on to a second sentence of the passage (at most
+    MAX_SENTENCES further) that scores as close."""
     if not evidence:
         return []
     limit, keep = (MAX_QUOTES_LIST, KEEP_RATIO_LIST) if part.wants_list or many else (MAX_QUOTES, KEEP_RATIO)
@@ -104,8 +105,8 @@ def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quot
             break
         leads = chosen.get(e.passage.id)
         if leads is not None:
-            if part.wants_list and len(leads) == 1 and 1 < abs(e.index - leads[0].index) <= MAX_SENTENCES:
-                leads.append(e)  # a list's items further on in the same paragraph: the quote runs on to them
+            if len(leads) == 1 and 1 < abs(e.index - leads[0].index) <= MAX_SENTENCES:
+                leads.append(e)  # a sentence a little further on answers nearly as well: the quote runs on to it
             continue
         who = (e.passage.doc_id, e.passage.speaker, e.passage.affiliation)
         if (part.wants_list or many) and e.passage.speaker and who in speakers:
