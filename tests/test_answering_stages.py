@@ -65,6 +65,8 @@ def test_states_people_and_names_are_found_however_the_question_spells_them(know
 def test_the_summary_record_of_a_meeting_names_the_record_and_is_no_focus(knowledge):
     issued = read("When was the summary record of the 506th meeting issued?", knowledge).parts[0]
     assert "record" not in issued.focus and "issued" in issued.focus
+    second = read("When did the 608th meeting end, and when was its summary record issued?", knowledge).parts[1]
+    assert "record" not in second.focus and "issued" in second.focus
     missing = read("Which meetings of the fortieth session have no summary records?", knowledge).parts[0]
     assert "records" in missing.focus  # asked about, not a name of the record
 

@@ -90,8 +90,10 @@ QUESTION_WORDS = frozenset(
 )
 TITLE_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Mme|Dr|Prof)\.?\s+((?:[A-ZÀ-Ý][\w'’\-]+\s?){1,3})")
 MEETING_REF = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\s+(?:and\s+\d{1,4}(?:st|nd|rd|th)\s+)?meetings?\b", re.I)
-# 'the summary record of the 506th meeting' names one record: its noun goes with the meeting, not into the focus
+# 'the summary record of the 506th meeting', and 'its summary record' beside it, name the record the question names:
+# the noun goes with the reference, not into the focus
 RECORD_OF_MEETING = re.compile(r"(?:\b(?:summary |official )?records? of (?:the |its )?)?" + MEETING_REF.pattern, re.I)
+THE_RECORD = re.compile(r"\b(?:its|the|that|this) (?:summary |official )?record\b", re.I)
 SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessions?\b", re.I)
 SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
 NUMBERED_REF = re.compile(r"\b(?:No\.|number)\s?(\d+)|\b(\d{1,3}/\d{1,4})\b", re.I)
@@ -222,7 +224,7 @@ def focus_of(text: str) -> str:
 
 def strip_records(question: str) -> str:
     """The question without the records it names: those become a filter, not words to match."""
-    text = RECORD_OF_MEETING.sub(" ", question)
+    text = THE_RECORD.sub(" ", RECORD_OF_MEETING.sub(" ", question))
     text = SYMBOL_REF.sub(" ", text)
     text = SESSION_REF.sub(lambda m: " " if session_key(m.group(1)) else m.group(), text)
     return " ".join(text.split()) or question
