@@ -239,6 +239,18 @@ def test_a_quote_runs_on_to_a_sentence_further_in_its_paragraph_that_answers_nea
         assert (sentences[3].text in quotes[0].text) is runs_on
 
 
+def test_several_sources_are_one_passage_per_speaker_unless_the_question_names_the_speaker(corpus):
+    first, second = corpus.passage("CMW/C/SR.506", "12"), corpus.passage("CMW/C/SR.506", "13")
+    assert first.speaker == second.speaker  # Mr. Ben Khalifa speaks on in paragraph 13
+    part = Part("what did he say, and what was refused", "say refused", "text")
+    for named in (False, True):
+        evidence = [evidence_of(p, p.text[: p.text.index(".") + 1]) for p in (first, second)]
+        for e in evidence:
+            e.by_speaker = named
+        quotes = compose.choose_quotes(evidence, part, many=True)
+        assert [q.passage.paragraph for q in quotes] == (["12", "13"] if named else ["12"])
+
+
 def test_an_agenda_item_brings_the_whole_agenda(assistant):
     answer = assistant.ask("What items were on the agenda of the 590th meeting?")
     assert "Organizational matters" in answer.answer and "Closure of the session" in answer.answer

@@ -109,8 +109,8 @@ def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quot
                 leads.append(e)  # a sentence a little further on answers nearly as well: the quote runs on to it
             continue
         who = (e.passage.doc_id, e.passage.speaker, e.passage.affiliation)
-        if (part.wants_list or many) and e.passage.speaker and who in speakers:
-            continue  # several sources wanted: one passage per speaker
+        if (part.wants_list or many) and e.passage.speaker and who in speakers and not e.by_speaker:
+            continue  # several sources wanted: one passage per speaker, unless the question names the speaker
         chosen[e.passage.id] = [e]
         speakers.add(who)
     return latest_first(
