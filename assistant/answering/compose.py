@@ -105,7 +105,7 @@ def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quot
             break
         leads = chosen.get(e.passage.id)
         if leads is not None:
-            if len(leads) == 1 and 1 < abs(e.index - leads[0].index) <= MAX_SENTENCES:
+            if len(leads) == 1 and 0 < abs(e.index - leads[0].index) <= MAX_SENTENCES:
                 leads.append(e)  # a sentence a little further on answers nearly as well: the quote runs on to it
             continue
         who = (e.passage.doc_id, e.passage.speaker, e.passage.affiliation)
