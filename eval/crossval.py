@@ -27,7 +27,8 @@ from assistant.evaluation import EvalQuestion, QuestionResult, answer_metrics, g
 from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings
 
-REFUSAL_COST = 3.0  # refusing an answerable question costs this many missed abstentions (targets: <=5% vs >=85%)
+REFUSAL_LIMIT = 0.03  # answerable questions the threshold may refuse in training: the target is <= 0.05 on questions
+# the judge never saw, and those run about 0.01 higher (eval/results/crossval-latest.md)
 L2 = 1.0  # ridge penalty on standardised coefficients: few features, a few hundred questions
 OFF_TOPIC = [  # questions users also ask, never about the records: negatives in every fit, scored in none
     "How do I bake sourdough bread?",
@@ -115,16 +116,14 @@ def question_probabilities(judge: Judge, rows: list[Row]) -> list[float]:
 
 
 def choose_threshold(probabilities: list[float], answerable: list[bool]) -> float:
-    """The threshold with the lowest cost on the training questions: REFUSAL_COST x false refusals + missed."""
+    """The highest threshold that refuses at most REFUSAL_LIMIT of the answerable training questions: refusals are
+    held to their target, and every unanswerable question below the threshold is an abstention gained."""
     positives = sum(answerable) or 1
-    negatives = (len(answerable) - sum(answerable)) or 1
-    best, best_cost = 0.5, float("inf")
+    best = 0.05
     for t in np.linspace(0.05, 0.95, 91):
         refused = sum(p < t and a for p, a in zip(probabilities, answerable, strict=True)) / positives
-        missed = sum(p >= t and not a for p, a in zip(probabilities, answerable, strict=True)) / negatives
-        cost = REFUSAL_COST * refused + missed
-        if cost < best_cost - 1e-9:
-            best, best_cost = float(t), cost
+        if refused <= REFUSAL_LIMIT:
+            best = float(t)
     return best
 
 

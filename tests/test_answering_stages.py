@@ -191,6 +191,18 @@ def test_a_document_without_speakers_speaks_in_its_own_name(corpus, knowledge):
     assert subject_spoke(by_state, top, knowledge) == 0.0
 
 
+def test_a_rare_word_the_passages_lack_marks_a_near_miss_but_the_kind_of_answer_is_not_lacking(assistant):
+    draft = assistant.answerer.draft
+    answered = draft(
+        "At its twenty-third session, what did the Human Rights Council adopt on the human rights of migrants?"
+    )
+    detail = draft("What was the vote on Human Rights Council resolution 23/20 on the human rights of migrants?")
+    assert answered.features[0].near_miss == 0.0 and detail.features[0].near_miss > 0.3  # no record gives a vote
+    building = draft("In which Geneva building did the 608th meeting take place?")
+    assert building.reading.parts[0].slot == "In which Geneva building"  # the answer names it: 'the Palais Wilson'
+    assert building.features[0].missing_rare == 0.0
+
+
 def test_features_read_the_evidence_not_the_question_text(assistant):
     answerer = assistant.answerer
     draft = answerer.draft("Who chaired the 590th meeting?")

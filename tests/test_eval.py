@@ -179,6 +179,22 @@ def test_thresholds_name_figure_value_and_limit():
     ]
 
 
+def test_the_judges_threshold_refuses_at_most_the_limit_of_answerable_training_questions():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("crossval", PROJECT_ROOT / "eval" / "crossval.py")
+    crossval = sys.modules["crossval"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(crossval)
+    answerable = [0.9] * 95 + [0.3, 0.35, 0.4, 0.45, 0.5]  # five answerable questions the judge doubts
+    unanswerable = [0.2, 0.38, 0.42, 0.6, 0.8]
+    probabilities = answerable + unanswerable
+    labels = [True] * 100 + [False] * 5
+    threshold = crossval.choose_threshold(probabilities, labels)
+    refused = sum(p < threshold for p in answerable) / 100
+    assert refused <= crossval.REFUSAL_LIMIT == 0.03
+    assert threshold == pytest.approx(0.45)  # the highest that refuses no more: 0.3, 0.35 and 0.4
+
+
 def test_thresholds_file_is_checked(tmp_path: Path):
     thresholds = load_thresholds(THRESHOLDS)
     assert thresholds["min"]["quote_validity"] == 1.0

@@ -50,6 +50,8 @@ class Features:
     typed_focus: float  # share of the part's words in the best sentence that holds the type asked for
     missing_rare: float  # rarity (IDF, scaled) of the rarest focus word that no top passage mentions
     agreement: float  # 1 when dense and BM25 both rank the top passage in their top 3
+    near_miss: float  # passage_words x missing_rare: the passages meet the part's words but for a rare one, as when
+    # a question asks for a detail ('in days', 'the vote') of something the records do discuss
 
     def vector(self) -> list[float]:
         return list(asdict(self).values())
@@ -68,19 +70,22 @@ def features(
     named = bool(constraints)
     unknown = knowledge.unknown_share(reading.question)
     typed = [e for e in top if e.typed] if kind != "text" else top[:5]
+    slot = set(stems(reading.parts[part].slot))  # 'which building': the answer names it ('the Palais Wilson')
     absent = [
         knowledge.idf(s)
         for s in knowledge.weighted_stems(reading.parts[part].focus)
-        if not any(s in e.context_stems for e in top[:TOP_PASSAGES])
+        if s not in slot and not any(s in e.context_stems for e in top[:TOP_PASSAGES])
     ]
     first = hits[0] if hits else None
     agreement = bool(first and (first.dense_rank or 99) <= 3 and (first.bm25_rank or 99) <= 3)
+    passage_words = max((e.passage_words for e in top), default=0.0)
+    missing_rare = max(absent, default=0.0) / knowledge.idf("\0")
     return Features(
         score=best.score if best else 0.0,
         cosine=best.cosine if best else 0.0,
         passage_cosine=best.passage_cosine if best else 0.0,
         sentence_words=best.sentence_words if best else 0.0,
-        passage_words=max((e.passage_words for e in top), default=0.0),
+        passage_words=passage_words,
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
         named_any=float(named),
         named_union=named_union(constraints, top, gatherer) if named and gatherer else 1.0,
@@ -91,8 +96,9 @@ def features(
         typed=float(kind != "text"),
         type_found=float(kind == "text" or any(e.typed for e in top[:5])),
         typed_focus=max((e.sentence_words for e in typed), default=0.0),
-        missing_rare=max(absent, default=0.0) / knowledge.idf("\0"),
+        missing_rare=missing_rare,
         agreement=float(agreement),
+        near_miss=passage_words * missing_rare,
     )
 
 

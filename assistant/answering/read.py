@@ -126,6 +126,7 @@ class Part:
     answer_type: str  # person | state | date | time | number | share | amount | document | article | place | text
     wants_list: bool = False
     scored_text: str = ""  # what sentences are compared with: the part without the records it names
+    slot: str = ""  # the words that name the kind of answer ('which building', 'what time'): the answer fills them
 
     def __post_init__(self) -> None:
         self.scored_text = self.scored_text or self.text
@@ -205,12 +206,20 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
         if kind == "text" and len(pieces) == 1:
             kind = whole_type
         scored = strip_records(piece) if strip else piece
-        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored))
+        slot = answer_slot(piece if kind == answer_type(piece) else question, kind)
+        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot))
     return parts
 
 
 def answer_type(text: str) -> str:
     return next((name for name, cue in ANSWER_TYPES if cue.search(text)), "text")
+
+
+def answer_slot(text: str, kind: str) -> str:
+    """The words of the cue that made a part's answer type ('In which Geneva building' -> 'which Geneva building')."""
+    cue = dict(ANSWER_TYPES).get(kind)
+    match = cue.search(text) if cue else None
+    return match.group() if match else ""
 
 
 def content_words(text: str) -> list[str]:
