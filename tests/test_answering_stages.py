@@ -33,6 +33,8 @@ def knowledge(assistant):
         ("Which countries spoke at the meeting?", "state"),
         ("In which city was the meeting held?", "place"),
         ("What did Mr. Flynn say about alternatives to detention?", "text"),
+        ("What does general comment No. 1 propose about redress?", "text"),  # an auxiliary, not 'which document'
+        ("What did speakers say about pushbacks?", "text"),
     ],
 )
 def test_the_answer_type_is_read_from_the_question(knowledge, question, kind):
@@ -45,6 +47,8 @@ def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     assert [p.answer_type for p in reading.parts] == ["person", "place"]
     assert reading.documents == ["CMW-C-SR.590"]
     assert reading.parts[0].scored_text == "Who chaired the"  # the record is a filter, not words to match
+    asked = read("Can I send input in any language, and will the UN translate it?", knowledge)
+    assert [p.text for p in asked.parts] == ["Can I send input in any language", "will the UN translate it"]
 
 
 def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept(knowledge):

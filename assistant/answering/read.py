@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from assistant.answering.knowledge import Knowledge, Speaker, session_key, states_in
 from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 
+# One word between 'which' and the noun asked about ('which other documents'), never an auxiliary: 'What does general
+# comment No. 1 propose?' asks what it says, not which document
+MODIFIER = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must|might)\b)\w+ )?"
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     ("share", re.compile(r"\bwhat (?:proportion|share|percentage|fraction|per ?cent)\b|\bhow many per ?cent\b", re.I)),
@@ -45,26 +48,26 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "document",
         re.compile(
-            r"\b(?:which|what) (?:\w+ )?(?:general comments?|general recommendations?|documents?|records?|reports?"
+            rf"\b(?:which|what) {MODIFIER}(?:general comments?|general recommendations?|documents?|records?|reports?"
             r"|resolutions?|instruments?|treaty|treaties|texts?|comment|recommendation|symbol)\b",
             re.I,
         ),
     ),
     (
         "state",
-        re.compile(r"\b(?:which|what) (?:\w+ )?(?:states?|countries|country|governments?|nations?)\b", re.I),
+        re.compile(rf"\b(?:which|what) {MODIFIER}(?:states?|countries|country|governments?|nations?)\b", re.I),
     ),
     (
         "place",
         re.compile(
-            r"^\W*where\b|[,;]\s*where\b|\band where\b|\b(?:which|what|in which) (?:\w+ )?(?:city|building|venue|place|room|town|location)\b",
+            rf"^\W*where\b|[,;]\s*where\b|\band where\b|\b(?:which|what|in which) {MODIFIER}(?:city|building|venue|place|room|town|location)\b",
             re.I,
         ),
     ),
     (
         "person",
         re.compile(
-            r"^\W*(?:who|whom|whose)\b|[,;]\s*(?:and\s+)?who\b|\band who\b|\b(?:which|what) (?:\w+ )?(?:speakers?|participants?|members?"
+            rf"^\W*(?:who|whom|whose)\b|[,;]\s*(?:and\s+)?who\b|\band who\b|\b(?:which|what) {MODIFIER}(?:speakers?|participants?|members?"
             r"|experts?|persons?|person|officials?|delegates?|representatives?|chair\w*|rapporteurs?|organi[sz]ations?"
             r"|bodies|body|ngos?|agenc(?:y|ies))\b",
             re.I,
@@ -81,7 +84,8 @@ LIST_CUE = re.compile(
 # Where one question asks several things: 'Who chaired it, and where was it held?', 'When? Where?'
 PART_BREAK = re.compile(
     r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:what|which|who|whom|when|where|why|how|in what|on what"
-    r"|at what|did|does|do|is|are|was|were)\b)",
+    r"|at what|did|does|do|is|are|was|were)\b)"
+    r"|,\s+and\s+(?=(?:will|would|can|could|should|must|may|has|have|had)\b)",  # ', and will the UN translate it?'
     re.I,
 )
 QUESTION_WORDS = frozenset(
