@@ -1,8 +1,9 @@
 """Judge: how likely it is that the gathered evidence answers a part of the question, as a probability.
 
 A small logistic model over general features of the evidence; no feature names a question. Its coefficients
-(judge.json) are fitted by eval/fit_judge.py with leave-one-set-out cross-validation over the question sets, and
-its threshold is chosen there too; the eval report shows each feature's effect per set.
+(judge.json) are fitted by eval/crossval.py with leave-one-set-out cross-validation over the question sets, and its
+threshold is chosen there too (the highest that refuses at most 3% of the answerable training questions); the eval
+report shows each feature's effect per set.
 """
 
 from __future__ import annotations
