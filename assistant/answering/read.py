@@ -74,6 +74,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         ),
     ),
 ]
+TYPE_CUES = dict(ANSWER_TYPES)
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
     r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
@@ -207,10 +208,11 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
     parts = []
     for piece in pieces:
         kind = answer_type(piece)
+        asked_in = piece  # the words whose cue gave the type
         if kind == "text" and len(pieces) == 1:
-            kind = whole_type
+            kind, asked_in = whole_type, question
         scored = strip_records(piece) if strip else piece
-        slot = answer_slot(piece if kind == answer_type(piece) else question, kind)
+        slot = answer_slot(asked_in, kind)
         parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot))
     return parts
 
@@ -221,7 +223,7 @@ def answer_type(text: str) -> str:
 
 def answer_slot(text: str, kind: str) -> str:
     """The words of the cue that made a part's answer type ('In which Geneva building' -> 'which Geneva building')."""
-    cue = dict(ANSWER_TYPES).get(kind)
+    cue = TYPE_CUES.get(kind)
     match = cue.search(text) if cue else None
     return match.group() if match else ""
 
