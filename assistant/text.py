@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
 
@@ -54,6 +55,17 @@ def stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+@lru_cache(maxsize=1)
+def irregular_forms() -> dict[str, str]:
+    """An irregular verb's past forms -> its base ('took', 'taken' -> 'take'), which no stemmer derives."""
+    forms = {}
+    for line in (Path(__file__).with_name("data") / "irregular_verbs.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            base, *inflected = line.split()
+            forms.update((form, base) for group in inflected for form in group.split("/") if form != base)
+    return forms
+
+
 def fold(text: str) -> str:
     """Lower case without accents, so 'Türk' and 'Turk', 'Méndez' and 'Mendez' meet."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -70,9 +82,11 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 17)
 def stem(word: str) -> str:
-    """One folded word's stem: -ize words keep theirs ('regularization' -> 'regulariz', not Snowball's 'regular',
-    which would meet 'Safe, Orderly and Regular Migration'). Cached: a corpus's words are few, its sentences many."""
+    """One folded word's stem: an irregular verb's past forms are its base ('took' -> 'take'); -ize words keep their
+    stem ('regularization' -> 'regulariz', not Snowball's 'regular', which would meet 'Safe, Orderly and Regular
+    Migration'). Cached: a corpus's words are few, its sentences many."""
     token = without_possessive(fold(word))
+    token = irregular_forms().get(token, token)
     match = IZE_WORD.match(token)
     return match.group(1) + "iz" if match else stemmer().stemWord(token)
 

@@ -140,6 +140,13 @@ def test_header_lines_answer_to_the_words_users_ask_with():
     assert "chair" in chair and "finish" in rose and "languag" in original
 
 
+def test_an_irregular_verbs_past_forms_meet_its_base():
+    from assistant.text import stems
+
+    assert stems("took taken held began") == stems("take take hold begin")
+    assert stems("lay laid") == ["lay", "lay"] and stems("regularization") == ["regulariz"]
+
+
 def test_every_line_of_a_records_contents_is_an_agenda_item():
     lines = [
         "Thirty-ninth session",

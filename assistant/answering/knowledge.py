@@ -58,7 +58,7 @@ TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman ch
 # agenda), not a list of questions.
 HEADER_LEXICON: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^Chair(?:person|man|woman)?:", re.I), "chair chaired chairperson presided preside head led"),
-    (re.compile(r"^Held at\b", re.I), "held where place venue location building city day take took"),
+    (re.compile(r"^Held at\b", re.I), "held where place venue location building city day took"),
     (re.compile(r"called to order|\bbegan at\b|\bopened at\b", re.I), "start started begin began open opened"),
     (re.compile(r"\brose at\b|\badjourned\b|\bclosed at\b", re.I), "end ended finish finished close closed rise"),
     (re.compile(r"^Distr\.|^Issued:|^\d{1,2} [A-Z][a-z]+ \d{4}$"), "issued issue published distributed"),
