@@ -38,6 +38,7 @@ ANSWER_METRICS = (
     "abstention_precision",
     "abstention_recall",
     "false_abstention_rate",
+    "answer_words",
 )
 REQUIRED_FIELDS = {"id": str, "kind": str, "question": str, "gold": list, "facts": list}
 
@@ -362,7 +363,8 @@ def retrieval_metrics(retrieved: list[Retrieved]) -> dict[str, float | int | Non
 
 def answer_metrics(results: list[QuestionResult]) -> dict[str, float | int | None]:
     """Citation and facts figures over answerable questions; quotes over every citation; abstention: positive =
-    abstained, so precision = abstentions that were right, recall = unanswerable questions that abstained."""
+    abstained, so precision = abstentions that were right, recall = unanswerable questions that abstained;
+    answer_words = the median length of the answers given."""
     answerable = [r.answer for r in results if r.answer and r.question.answerable]
     unanswerable = [r.answer for r in results if r.answer and not r.question.answerable]
     every = answerable + unanswerable
@@ -379,6 +381,8 @@ def answer_metrics(results: list[QuestionResult]) -> dict[str, float | int | Non
         "abstention_precision": ratio(abstained_right, abstained_right + abstained_wrong),
         "abstention_recall": ratio(abstained_right, len(unanswerable)),
         "false_abstention_rate": ratio(abstained_wrong, len(answerable)),
+        # what more facts cost the reader: longer quotes carry more of them
+        "answer_words": percentile([len(a.text.split()) for a in every if not a.abstained], 50),
     }
 
 
@@ -583,7 +587,8 @@ def write_results(
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    """A rate to `digits` places; a count (answer words) whole."""
+    return "–" if value is None else f"{value:.{digits}f}" if value <= 1 else f"{value:.0f}"
 
 
 def ms(value: float | None) -> str:

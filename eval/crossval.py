@@ -23,7 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answering.judge import FEATURE_NAMES, MODEL_FILE, Judge
-from assistant.evaluation import EvalQuestion, QuestionResult, answer_metrics, git_commit, load_questions, score_answer
+from assistant.evaluation import (
+    EvalQuestion,
+    QuestionResult,
+    answer_metrics,
+    fmt,
+    git_commit,
+    load_questions,
+    score_answer,
+)
 from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings
 
@@ -179,7 +187,14 @@ def cross_validate(assistant: Assistant, rows: list[Row]) -> dict:
     return report
 
 
-FIGURES = ["citation_hit_rate", "facts_pass_rate", "quote_validity", "abstention_recall", "false_abstention_rate"]
+FIGURES = [
+    "citation_hit_rate",
+    "facts_pass_rate",
+    "quote_validity",
+    "abstention_recall",
+    "false_abstention_rate",
+    "answer_words",
+]
 
 
 def markdown(report: dict, meta: dict) -> str:
@@ -192,7 +207,7 @@ def markdown(report: dict, meta: dict) -> str:
         "| --- | --- | " + " | ".join("---" for _ in FIGURES) + " | --- |",
     ]
     for name, m in [*report["sets"].items(), ("pooled", report["pooled"])]:
-        cells = [f"{m[f]:.3f}" if m.get(f) is not None else "-" for f in FIGURES]
+        cells = [fmt(m.get(f)) for f in FIGURES]
         threshold = f"{m['threshold']:.2f}" if "threshold" in m else ""
         lines.append(f"| {name} | {m['n']} | " + " | ".join(cells) + f" | {threshold} |")
     lines += ["", "Abstentions by the feature that pulled the probability down most (the 'check' that decided):", ""]

@@ -162,6 +162,7 @@ def test_report_figures_from_hand_made_results():
     assert figures["abstention_precision"] == 0.5  # one right (unanswerable), one wrong (answerable)
     assert figures["abstention_recall"] == 0.5
     assert figures["false_abstention_rate"] == 0.25
+    assert figures["answer_words"] == 1  # 'text': the answers given, not the abstentions
     assert report.retrieval()["hybrid"]["speaker"]["recall@10"] == 0.5
     assert [r.question.id for r in report.misses()] == ["q1", "q2", "q3", "q5"]
     assert report.results[3].failures() == ["hybrid@5", "abstained", "citation"]
