@@ -22,8 +22,11 @@ MAX_QUOTES = 3  # passages quoted for a plain part
 MAX_QUOTES_LIST = 6  # ... for a list or several-sources part
 KEEP_RATIO = 0.85  # a further passage is quoted when its best sentence scores this share of the best
 KEEP_RATIO_LIST = 0.7
-NEIGHBOUR_RATIO = 0.8  # a neighbouring sentence joins a quote when it scores this share of the quote's lead
-MAX_SENTENCES = 3  # one quote is a contiguous span of at most this many sentences
+# A neighbouring sentence joins a quote when it scores this share of the quote's lead, up to MAX_SENTENCES in one
+# contiguous span. Measured over twelve question sets (README): fuller quotes carry more facts and cost words; from
+# 0.8 / 3, this pair gained the most facts per word (facts 0.836 -> 0.848, no set lower; median answer 187 -> 211 words)
+NEIGHBOUR_RATIO = 0.7
+MAX_SENTENCES = 4
 NEIGHBOUR_RATIO_SPEAKER = 0.7  # a question naming the passage's speaker asks what they said: quoted more fully
 MAX_SENTENCES_SPEAKER = 5
 HEADER_RATIO = 0.95  # an adjacent header line joins when it answers nearly as well
