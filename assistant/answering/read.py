@@ -85,8 +85,8 @@ LIST_CUE = re.compile(
 # Where one question asks several things: 'Who chaired it, and where was it held?', 'When? Where?', 'Can I send it
 # in French, and will it be translated?'
 PART_BREAK = re.compile(
-    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:what|which|who|whom|when|where|why|how|in what|on what"
-    r"|at what|did|does|do|is|are|was|were)\b)"
+    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:(?:in|on|at|from|by|for|under|to|with) (?:what|which)"
+    r"|what|which|who|whom|when|where|why|how|did|does|do|is|are|was|were)\b)"
     # a modal or 'have' opens a second question only after a comma: 'was detained and has been released' is one
     r"|,\s+and\s+(?=(?:will|would|can|could|should|must|may|has|have|had)\b)",
     re.I,
