@@ -49,7 +49,8 @@ def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     assert reading.parts[0].scored_text == "Who chaired the"  # the record is a filter, not words to match
     asked = read("Can I send input in any language, and will the UN translate it?", knowledge)
     assert [p.text for p in asked.parts] == ["Can I send input in any language", "will the UN translate it"]
-    where = read("Who chaired the 232nd meeting and in which building was it held?", knowledge)  # 'in which' as 'in what'
+    # 'in which' breaks as 'in what' does
+    where = read("Who chaired the 232nd meeting and in which building was it held?", knowledge)
     assert [p.answer_type for p in where.parts] == ["person", "place"]
 
 
