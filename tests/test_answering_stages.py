@@ -88,6 +88,7 @@ def test_a_demonym_names_the_states_speakers_and_is_searched_as_the_state(knowle
 def test_a_question_naming_someone_who_speaks_has_a_subject(knowledge):
     assert read("What did the delegation of Jamaica say?", knowledge).subject == "the delegation of Jamaica"
     assert read("What did the Committee decide?", knowledge).subject is None
+    assert read("What did the chairman say about the Compact?", knowledge).subject is None  # the Chair: no one else
 
 
 def test_a_follow_up_points_back_or_names_nothing_of_its_own(knowledge):

@@ -50,7 +50,8 @@ STATE_NAME_WORDS = frozenset(  # words of many States' names: no demonym of one 
     """united republic democratic islands island state states kingdom federation federal federated
     plurinational arab islamic socialist bolivarian people's peoples""".split()
 )
-TITLE_WORDS = frozenset("mr ms mrs mme dr prof the chair chairperson chairman chairwoman".split())
+CHAIR_NAMES = ("chair", "chairperson", "chairman", "chairwoman")  # one role: 'Chairperson' in 2013, 'Chair' since
+TITLE_WORDS = frozenset(["mr", "ms", "mrs", "mme", "dr", "prof", "the", *CHAIR_NAMES])
 
 
 # A record's header is read line by line; each kind of line is named by the words users ask it with. This is what

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answering.knowledge import Knowledge, Speaker, session_key, states_in
+from assistant.answering.knowledge import CHAIR_NAMES, Knowledge, Speaker, session_key, states_in
 from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 
 # One word between 'which' and the noun asked about ('which other documents'), never an auxiliary: 'What does general
@@ -115,7 +115,8 @@ SUBJECT = re.compile(
 )
 RECORD_ITSELF = frozenset(
     """committee committees convention compact comment note record records document recommendation meeting
-    session chair chairperson members member he she they it its their him her""".split()
+    session members member he she they it its their him her""".split()
+    + list(CHAIR_NAMES)
 )
 FOLLOW_UP = re.compile(
     r"^\W*(?:and|also|what about|how about|then|so|but)\b|\b(?:he|she|they|him|her|them|his|its|their|it|that|this"
