@@ -113,6 +113,9 @@ class Evidence:
     own_record: bool = False  # the passage is of a record the question names (its header speaks for it)
     header_line: int = 0  # for a header line of the kind the part asks about ('rose at': 'finish'), its kind + 1
     context_stems: frozenset = frozenset()  # the stems of the passage's context (shared by its sentences)
+    header_share: float = 0.0  # for a header line, the (IDF-weighted) share of the part's words it answers to: its
+    # bonus is as large as that part of the question ('finish' of 'When did the meeting finish?', not 'closing' of
+    # 'How did the Chair describe the finances at the closing meetings?')
     score: float = 0.0
 
     @property
@@ -240,6 +243,7 @@ class Gatherer:
                         named=named[j],
                         typed=has_type(sentence, part.answer_type),
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
+                        header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,
                         context_stems=context_stems,
                     )
@@ -258,7 +262,7 @@ class Gatherer:
             + w.speaker * e.by_speaker
             + w.named * e.named
             + w.answer_type * e.typed
-            + w.header_line * bool(e.header_line) * (1 + e.own_record)
+            + w.header_line * e.header_share * (1 + e.own_record)
             + w.is_question * sentence.rstrip().endswith("?")
         )
 
