@@ -29,6 +29,7 @@ MONTHS = [
 ]
 WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*(?:st|nd|rd|th)?")
 IZE_WORD = re.compile(r"^(\w{3,}?)i[sz](?:ation|ations|e|es|ed|ing)$")
+ACRONYM_PLURAL = re.compile(r"^([A-Z]{2,})s$")  # 'NGOs', 'NHRIs'
 NAME_PARTICLES = frozenset("de del la da van von der el al bin ben".split())
 ORDINALS = (
     """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth
@@ -82,10 +83,11 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 17)
 def stem(word: str) -> str:
-    """One folded word's stem: an irregular verb's past forms are its base ('took' -> 'take'); -ize words keep their
+    """One folded word's stem: an acronym's plural is the acronym ('NGOs' -> 'ngo', which Snowball keeps whole, as it
+    does 'gas'); an irregular verb's past forms are its base ('took' -> 'take'); -ize words keep their
     stem ('regularization' -> 'regulariz', not Snowball's 'regular', which would meet 'Safe, Orderly and Regular
     Migration'). Cached: a corpus's words are few, its sentences many."""
-    token = without_possessive(fold(word))
+    token = without_possessive(fold(ACRONYM_PLURAL.sub(r"\1", word)))
     token = irregular_forms().get(token, token)
     match = IZE_WORD.match(token)
     return match.group(1) + "iz" if match else stemmer().stemWord(token)
