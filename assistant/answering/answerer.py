@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -262,10 +263,13 @@ class Answerer:
         )
 
     def related(self, hits: list[Hit], evidence: list[Evidence] | None = None) -> list[Citation]:
-        """The closest passages, each with its best sentence (or its first) as the quote."""
-        best_sentence = {}
-        for e in evidence or []:
+        """The closest passages, each with its best sentence (or its first) as the quote; with evidence, the passage
+        whose sentence scored best comes first (the closest the records come), not the first retrieved."""
+        best_sentence, best_score = {}, {}
+        for e in evidence or []:  # best first
             best_sentence.setdefault(e.passage.id, e.text)
+            best_score.setdefault(e.passage.id, e.score)
+        hits = sorted(hits, key=lambda h: -best_score.get(h.passage.id, -math.inf))  # stable: unscored keep their order
         out = []
         for hit in hits[:RELATED]:
             p = hit.passage
