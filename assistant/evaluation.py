@@ -455,7 +455,8 @@ def search(assistant, query: str, q: EvalQuestion, mode: str) -> Retrieved:
 
 def score_answer(corpus: Corpus, q: EvalQuestion, answer, seconds: float) -> Answered:
     cited = [(c.document, c.paragraph) for c in answer.citations]
-    text = normalise(answer.answer)
+    # a refusal answers nothing, though its 'closest they come' quote may hold a fact
+    text = "" if answer.abstained else normalise(answer.answer)
     return Answered(
         text=answer.answer,
         mode=answer.mode,

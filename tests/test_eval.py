@@ -148,6 +148,16 @@ def hand_made_report() -> EvalReport:
     return EvalReport(results, ["hybrid"], {"date": "2026-01-02", "commit": "abc1234", "questions": 6})
 
 
+def test_a_refusal_finds_no_facts_though_its_closest_quote_holds_them():
+    from assistant.answering.records import Answer
+
+    question = EvalQuestion("q1", "fact", "What was the word limit?", [A], ["5,000 words"])
+    said = "The records do not answer this question. The closest they come: “not exceed 5,000 words” (X, para. 1)."
+    for abstained, found in ((True, []), (False, ["5,000 words"])):
+        answer = Answer("?", said, abstained, [], [], "extractive", None, "?")
+        assert evaluation.score_answer(None, question, answer, 0.1).facts_found == found
+
+
 def test_report_figures_from_hand_made_results():
     report = hand_made_report()
     figures = report.figures()
