@@ -40,6 +40,7 @@ ANSWER_METRICS = (
     "false_abstention_rate",
     "answer_words",
 )
+COUNT_FIGURES = frozenset({"answer_words"})  # not rates: printed whole
 REQUIRED_FIELDS = {"id": str, "kind": str, "question": str, "gold": list, "facts": list}
 
 Label = tuple[str, str]  # (document, paragraph): what a gold passage and a hit are matched on
@@ -588,8 +589,12 @@ def write_results(
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """A rate to `digits` places; a count (answer words) whole."""
-    return "–" if value is None else f"{value:.{digits}f}" if value <= 1 else f"{value:.0f}"
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_figure(name: str, value: float | None) -> str:
+    """A headline figure as printed: a rate to three places, a count of words whole."""
+    return fmt(value, 0 if name in COUNT_FIGURES else 3)
 
 
 def ms(value: float | None) -> str:
@@ -643,7 +648,7 @@ def answer_rows(report: EvalReport) -> tuple[list[str], list[list[str]]]:
 
 def headline_rows(report: EvalReport) -> list[list[str]]:
     overall = report.answers().get("all", {})
-    return [[name.replace("_", " "), fmt(overall.get(name))] for name in ANSWER_METRICS]
+    return [[name.replace("_", " "), fmt_figure(name, overall.get(name))] for name in ANSWER_METRICS]
 
 
 def miss_rows(report: EvalReport, width: int | None = None) -> tuple[list[str], list[list[str]]]:

@@ -27,7 +27,7 @@ from assistant.evaluation import (
     EvalQuestion,
     QuestionResult,
     answer_metrics,
-    fmt,
+    fmt_figure,
     git_commit,
     load_questions,
     score_answer,
@@ -207,7 +207,7 @@ def markdown(report: dict, meta: dict) -> str:
         "| --- | --- | " + " | ".join("---" for _ in FIGURES) + " | --- |",
     ]
     for name, m in [*report["sets"].items(), ("pooled", report["pooled"])]:
-        cells = [fmt(m.get(f)) for f in FIGURES]
+        cells = [fmt_figure(f, m.get(f)) for f in FIGURES]
         threshold = f"{m['threshold']:.2f}" if "threshold" in m else ""
         lines.append(f"| {name} | {m['n']} | " + " | ".join(cells) + f" | {threshold} |")
     lines += ["", "Abstentions by the feature that pulled the probability down most (the 'check' that decided):", ""]
