@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering import compose
-from assistant.answering.gather import AGENDA_LINE, Evidence, header_lines
+from assistant.answering.gather import AGENDA_LINE, Evidence, has_type, header_lines
 from assistant.answering.judge import FEATURE_NAMES, Judge, features, subject_spoke
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
@@ -35,10 +35,21 @@ def knowledge(assistant):
         ("What did Mr. Flynn say about alternatives to detention?", "text"),
         ("What does general comment No. 1 propose about redress?", "text"),  # an auxiliary, not 'which document'
         ("What did speakers say about pushbacks?", "text"),
+        ("Why do so few States ratify the Convention?", "reason"),
+        ("On what grounds did the Committee postpone the dialogue?", "reason"),
+        ("Which States ratified the Convention, and why?", "state"),  # the whole question asks for States first
     ],
 )
 def test_the_answer_type_is_read_from_the_question(knowledge, question, kind):
     assert read(question, knowledge).parts[0].answer_type == kind
+
+
+def test_a_reason_is_evidenced_by_a_causal_connective_not_by_any_word():
+    assert has_type("The dialogue was postponed because the delegation could not travel.", "reason")
+    assert has_type("It was adopted in order to promote ratification.", "reason")
+    assert has_type("The delay resulted from the lack of resources.", "reason")
+    assert not has_type("The dialogue was postponed to the next session.", "reason")
+    assert not has_type("Since 2019, 12 States have ratified it.", "reason")  # 'since' is as often of time
 
 
 def test_a_question_of_several_parts_is_read_part_by_part(knowledge):

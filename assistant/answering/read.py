@@ -73,6 +73,14 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
+    (
+        "reason",
+        re.compile(
+            r"^\W*why\b|[,;]\s*(?:and\s+)?why\b|\band why\b|\b(?:for what|what (?:is|was|are|were) the) reasons?\b"
+            r"|\bon what grounds\b|\bwhat (?:led|prompted|caused|motivated)\b",
+            re.I,
+        ),
+    ),
 ]
 TYPE_CUES = dict(ANSWER_TYPES)
 LIST_CUE = re.compile(
@@ -131,7 +139,8 @@ class Part:
 
     text: str
     focus: str  # what is asked about: the part's content words, without the records it names
-    answer_type: str  # person | state | date | time | number | share | amount | document | article | place | text
+    # person | state | date | time | number | share | amount | document | article | place | reason | text
+    answer_type: str
     wants_list: bool = False
     scored_text: str = ""  # what sentences are compared with: the part without the records it names
     slot: str = ""  # the words that name the kind of answer ('which building', 'what time'): the answer fills them
