@@ -6,7 +6,7 @@ import pytest
 
 from assistant.answering import compose
 from assistant.answering.gather import AGENDA_LINE, Evidence, has_type, header_lines
-from assistant.answering.judge import FEATURE_NAMES, Judge, features, subject_spoke
+from assistant.answering.judge import FEATURE_NAMES, Judge, features, passage_meaning, subject_spoke
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
 from assistant.retrieval import Hit
@@ -236,6 +236,16 @@ def test_features_read_the_evidence_not_the_question_text(assistant):
     assert same == draft.features[0]
     empty = features(draft.reading, 0, [], [], answerer.knowledge, answerer.gatherer)
     assert empty.score == 0.0 and empty.type_found == 0.0
+
+
+def test_a_header_line_is_judged_by_its_own_meaning_not_its_whole_header(corpus):
+    header = corpus.passage("CMW/C/SR.608", "header")
+    line = next(line for line in header.text.splitlines() if line.startswith("Held at"))
+    held_at = evidence_of(header, line)
+    held_at.cosine, held_at.passage_cosine, held_at.header_line = 0.6, 0.3, 1
+    assert passage_meaning(held_at) == 0.6
+    held_at.header_line = 0  # any other sentence is read with its passage
+    assert passage_meaning(held_at) == 0.3
 
 
 # ---- compose ----

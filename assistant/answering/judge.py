@@ -61,6 +61,12 @@ class Features:
 FEATURE_NAMES = list(Features.__dataclass_fields__)
 
 
+def passage_meaning(best: Evidence) -> float:
+    """How close the best sentence's passage is in meaning. A header line ('Held at the Palais Wilson, ...') is a
+    field of its own: its passage, the whole header, embeds as a jumble of fields far from any question."""
+    return max(best.passage_cosine, best.cosine) if best.header_line else best.passage_cosine
+
+
 def features(
     reading: Reading, part: int, evidence: list[Evidence], hits: list[Hit], knowledge: Knowledge, gatherer=None
 ) -> Features:
@@ -84,7 +90,7 @@ def features(
     return Features(
         score=best.score if best else 0.0,
         cosine=best.cosine if best else 0.0,
-        passage_cosine=best.passage_cosine if best else 0.0,
+        passage_cosine=passage_meaning(best) if best else 0.0,
         sentence_words=best.sentence_words if best else 0.0,
         passage_words=passage_words,
         named_met=max((e.named for e in top), default=0.0) if named else 1.0,
