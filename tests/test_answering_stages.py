@@ -52,6 +52,20 @@ def test_a_reason_is_evidenced_by_a_causal_connective_not_by_any_word():
     assert not has_type("Since 2019, 12 States have ratified it.", "reason")  # 'since' is as often of time
 
 
+def test_a_count_is_evidenced_by_a_number_of_what_is_counted_not_by_any_number(knowledge):
+    part = read("How many countries have ratified the Convention?", knowledge).parts[0]
+    assert part.answer_type == "number" and "States" in part.counted.title()  # a State by any of its names
+    assert has_type("The Convention now has 60 States parties.", "number", part.counted)
+    assert not has_type("On 21 February the Convention was ratified by Chad.", "number", part.counted)
+    days = read("What is the maximum number of days a migrant may be detained?", knowledge).parts[0]
+    assert days.answer_type == "number" and days.counted.startswith("days")
+    share = read("Roughly how many of the world's migrants are migrant workers?", knowledge).parts[0]
+    assert has_type(
+        "Workers constitute around 169 million of the total global migrant population.", "number", share.counted
+    )
+    assert has_type("It met 3 times.", "number")  # with nothing counted, any number
+
+
 def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     reading = read("Who chaired the 590th meeting, and where was it held?", knowledge)
     assert [p.text for p in reading.parts] == ["Who chaired the 590th meeting", "where was it held"]

@@ -79,11 +79,27 @@ def header_lines(lines: list[str]) -> list[HeaderLine]:
     return found
 
 
-def has_type(sentence: str, kind: str) -> bool:
+def has_type(sentence: str, kind: str, counted: str = "") -> bool:
     if kind == "state":
         return bool(states_in(sentence))
+    counted_stems = set(stems(counted))
+    if kind == "number" and counted_stems:
+        return counts(sentence, counted_stems)
     pattern = TYPE_EVIDENCE.get(kind)
     return bool(pattern.search(sentence)) if pattern else False
+
+
+def counts(sentence: str, counted: set[str]) -> bool:
+    """A number followed, within three words, by what the question counts: '60 States parties' and '169 million of
+    the total global migrant population' answer 'How many ...?' of them, where a number of anything else ('on 21
+    February', 'article 7') does not. Stopwords and number words ('million of the') are not counted in the three."""
+    tokens = words(sentence)
+    number = TYPE_EVIDENCE["number"]
+
+    def near(side: list[str]) -> list[str]:
+        return [s for s in stems(" ".join(side)) if not number.match(s)]
+
+    return any(number.match(token) and counted & set(near(tokens[i + 1 : i + 8])[:3]) for i, token in enumerate(tokens))
 
 
 @dataclass(frozen=True)
@@ -248,7 +264,7 @@ class Gatherer:
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],
-                        typed=has_type(sentence, part.answer_type),
+                        typed=has_type(sentence, part.answer_type, part.counted),
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,

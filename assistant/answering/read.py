@@ -15,6 +15,7 @@ from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 # One word between 'which' and the noun asked about ('which other documents'), never an auxiliary: 'What does general
 # comment No. 1 propose?' asks what it says, not which document
 MODIFIER = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must|might)\b)\w+ )?"
+STATE_NOUNS = r"states?|countries|country|governments?|nations?"  # the names a question gives States
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     ("share", re.compile(r"\bwhat (?:proportion|share|percentage|fraction|per ?cent)\b|\bhow many per ?cent\b", re.I)),
@@ -26,7 +27,13 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
             re.I,
         ),
     ),
-    ("number", re.compile(r"\bhow (?:many|much|long|old|often|large)\b|\bwhat (?:number|age)\b|\bhow big\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:many|much|long|old|often|large)\b|\bwhat (?:number|age)\b|\bhow big\b|\bthe (?:\w+ )?number of\b",
+            re.I,
+        ),
+    ),
     (
         "time",
         re.compile(
@@ -55,7 +62,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     ),
     (
         "state",
-        re.compile(rf"\b(?:which|what) {MODIFIER}(?:states?|countries|country|governments?|nations?)\b", re.I),
+        re.compile(rf"\b(?:which|what) {MODIFIER}(?:{STATE_NOUNS})\b", re.I),
     ),
     (
         "place",
@@ -83,6 +90,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     ),
 ]
 TYPE_CUES = dict(ANSWER_TYPES)
+COUNT_CUE = re.compile(r"\b(?:how many|number of)\b", re.I)
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
     r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
@@ -144,6 +152,7 @@ class Part:
     wants_list: bool = False
     scored_text: str = ""  # what sentences are compared with: the part without the records it names
     slot: str = ""  # the words that name the kind of answer ('which building', 'what time'): the answer fills them
+    counted: str = ""  # for a count, what it counts: the words after 'how many' / 'number of' ('adult migrants')
 
     def __post_init__(self) -> None:
         self.scored_text = self.scored_text or self.text
@@ -225,12 +234,32 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
             kind, asked_in = whole_type, question
         scored = strip_records(piece) if strip else piece
         slot = answer_slot(asked_in, kind)
-        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot))
+        counted = counted_words(asked_in) if kind == "number" else ""
+        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot, counted))
     return parts
 
 
 def answer_type(text: str) -> str:
     return next((name for name, cue in ANSWER_TYPES if cue.search(text)), "text")
+
+
+def counted_words(text: str) -> str:
+    """What a count counts: the words after 'how many' or 'number of', up to the next stopword ('how many adult
+    migrants are' -> 'adult migrants', 'how many of the world's migrants' -> 'world's migrants'); a State by any of
+    its names, since '93 States' answers 'how many countries'."""
+    cue = COUNT_CUE.search(text)
+    after = words(text[cue.end() :]) if cue else []
+    counted: list[str] = []
+    for word in after:
+        if fold(word) in STOPWORDS | QUESTION_WORDS:
+            if counted:
+                break
+            continue
+        counted.append(word)
+    phrase = " ".join(counted[:2])
+    if re.search(rf"\b(?:{STATE_NOUNS})\b", phrase, re.I):
+        phrase += " " + STATE_NOUNS.replace("?", "").replace("|", " ")
+    return phrase
 
 
 def answer_slot(text: str, kind: str) -> str:
