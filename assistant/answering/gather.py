@@ -79,17 +79,17 @@ def header_lines(lines: list[str]) -> list[HeaderLine]:
     return found
 
 
-def has_type(sentence: str, kind: str, counted: str = "") -> bool:
+def has_type(sentence: str, kind: str, counted: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence holds the kind of thing asked for; for a count, a number of what is counted (its stems)."""
     if kind == "state":
         return bool(states_in(sentence))
-    counted_stems = set(stems(counted))
-    if kind == "number" and counted_stems:
-        return counts(sentence, counted_stems)
+    if kind == "number" and counted:
+        return counts(sentence, counted)
     pattern = TYPE_EVIDENCE.get(kind)
     return bool(pattern.search(sentence)) if pattern else False
 
 
-def counts(sentence: str, counted: set[str]) -> bool:
+def counts(sentence: str, counted: frozenset[str]) -> bool:
     """A number followed, within three words, by what the question counts: '60 States parties' and '169 million of
     the total global migrant population' answer 'How many ...?' of them, where a number of anything else ('on 21
     February', 'article 7') does not. Stopwords and number words ('million of the') are not counted in the three."""
@@ -241,6 +241,7 @@ class Gatherer:
         self.sentences.of(passages)
         speakers = {(s.doc_id, s.name, s.affiliation) for s in reading.speakers}
         focus = [self.focus_stems(p.focus) for p in reading.parts]
+        counted = [frozenset(stems(p.counted)) for p in reading.parts]
         found: list[list[Evidence]] = [[] for _ in reading.parts]
         for hit in hits:
             p = hit.passage
@@ -264,7 +265,7 @@ class Gatherer:
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],
-                        typed=has_type(sentence, part.answer_type, part.counted),
+                        typed=has_type(sentence, part.answer_type, counted[j]),
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,

@@ -16,6 +16,7 @@ from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 # comment No. 1 propose?' asks what it says, not which document
 MODIFIER = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must|might)\b)\w+ )?"
 STATE_NOUNS = r"states?|countries|country|governments?|nations?"  # the names a question gives States
+STATE_WORDS = STATE_NOUNS.replace("?", "").replace("|", " ")  # the same, as words: 'states countries country ...'
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     ("share", re.compile(r"\bwhat (?:proportion|share|percentage|fraction|per ?cent)\b|\bhow many per ?cent\b", re.I)),
@@ -249,16 +250,17 @@ def counted_words(text: str) -> str:
     its names, since '93 States' answers 'how many countries'."""
     cue = COUNT_CUE.search(text)
     after = words(text[cue.end() :]) if cue else []
+    skipped = STOPWORDS | QUESTION_WORDS
     counted: list[str] = []
     for word in after:
-        if fold(word) in STOPWORDS | QUESTION_WORDS:
+        if fold(word) in skipped:
             if counted:
                 break
             continue
         counted.append(word)
     phrase = " ".join(counted[:2])
     if re.search(rf"\b(?:{STATE_NOUNS})\b", phrase, re.I):
-        phrase += " " + STATE_NOUNS.replace("?", "").replace("|", " ")
+        phrase += " " + STATE_WORDS
     return phrase
 
 
