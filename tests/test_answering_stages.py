@@ -89,6 +89,19 @@ def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept
     assert reading.documents == [] and reading.unheld == ["meeting 999"]
 
 
+def test_a_general_comment_the_corpus_is_not_is_unheld_though_its_records_mention_it(knowledge):
+    # the concept note is draft general comment No. 6 of the CMW; no document here is No. 7, or the CRC's No. 6
+    assert read("What does general comment No. 6 say about regular pathways?", knowledge).unheld == []
+    assert read("What does CMW general comment No. 7 say about climate?", knowledge).unheld == [
+        "CMW general comment No. 7"
+    ]
+    assert read("What does CRC general comment No. 6 say about guardians?", knowledge).unheld == [
+        "CRC general comment No. 6"
+    ]
+    # one held instrument is enough: the question may cite another on the way
+    assert read("Citing general comment No. 14, what does general comment No. 6 say?", knowledge).unheld == []
+
+
 def test_states_people_and_names_are_found_however_the_question_spells_them(knowledge):
     reading = read("What did the Mexican representative say about Mr. Flin's remarks on the Olympic games?", knowledge)
     assert reading.states == ["Mexico"]

@@ -45,7 +45,7 @@ class Features:
     speaker_met: float  # when it names a speaker or person: 1 if a top passage is theirs (1 when it names none)
     subject_spoke: float  # when it asks what someone said: 1 if a top passage's speaker is them (1 when it does not)
     unknown: float  # IDF share of the question's words the corpus never uses
-    unheld: float  # 1 when it names a meeting, session or symbol the corpus does not hold
+    unheld: float  # 1 when it names a meeting, session, symbol or general comment the corpus does not hold
     typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
     type_found: float  # 1 when a top sentence holds that type (1 for free-text parts)
     typed_focus: float  # share of the part's words in the best sentence that holds the type asked for

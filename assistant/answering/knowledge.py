@@ -199,6 +199,8 @@ class Knowledge:
     document_texts: dict[str, str] = field(default_factory=dict)  # doc_id -> its passages' text, folded
     known: dict[str, bool] = field(default_factory=dict)  # word -> whether the corpus has a form of it (a cache)
     voiced: set[str] = field(default_factory=set)  # documents whose passages have speakers (summary records)
+    instruments: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # ('comment', 5) -> doc_ids whose
+    # title is that general comment or recommendation ('Joint general comment No. 3 (2017) ... and No. 22 (2017)')
 
     @classmethod
     def collect(cls, passages: list[Passage]) -> Knowledge:
@@ -253,6 +255,9 @@ class Knowledge:
         )
         knowledge.corpus_states = set(states_in(" ".join(p.text for p in passages)))
         knowledge.voiced = {p.doc_id for p in passages if p.speaker}
+        for doc_id, title in {p.doc_id: p.title for p in passages}.items():
+            for key in instruments_titled(title or ""):
+                knowledge.instruments.setdefault(key, []).append(doc_id)
         for p in passages:  # in corpus order
             knowledge.document_texts[p.doc_id] = knowledge.document_texts.get(p.doc_id, "") + "\n" + fold(p.text)
         return knowledge
@@ -287,6 +292,14 @@ class Knowledge:
         if folded in self.vocabulary or word in self.acronyms or stem(word) in self.stem_df:
             return True
         return len(folded) >= 5 and any(v.startswith(folded[: max(5, len(folded) - 3)]) for v in self.vocabulary)
+
+    def holds_instrument(self, kind: str, number: int, body: str | None) -> list[str]:
+        """The documents that are general comment (or recommendation) No. n, of the body named if one is ('CED',
+        'CMW'): the body is read from the document's symbol."""
+        docs = self.instruments.get((kind, number), [])
+        if body:
+            docs = [d for d in docs if fold(body) in re.split(r"[-/.]", fold(self.names.get(d, d)) + "-" + fold(d))]
+        return docs
 
     def mentioning(self, phrase: str) -> list[str]:
         """Documents whose text mentions a phrase ('thirty-fifth session'), in corpus order."""
@@ -337,6 +350,15 @@ def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Sp
             p.doc_id, p.speaker, p.affiliation, person, frozenset(keys)
         )
     return list(found.values())
+
+
+def instruments_titled(title: str) -> list[tuple[str, int]]:
+    """The general comments or recommendations a document's title says it is: 'General comment No. 5 (2021) on ...'
+    -> [('comment', 5)]; a joint one is two: 'Joint general comment No. 3 (2017) of ... and No. 22 (2017) of ...'."""
+    match = re.match(r"\W*(?:joint |draft )?general (comment|recommendation)s? ", title, re.I)
+    if not match:
+        return []
+    return [(fold(match.group(1)), int(n)) for n in re.findall(r"\bNo\.\s?(\d+)", title)]
 
 
 def session_key(token: str) -> str | None:

@@ -120,6 +120,12 @@ RECORD_OF_MEETING = re.compile(r"(?:\b(?:summary |official )?records? of (?:the 
 THE_RECORD = re.compile(r"\b(?:its|the|that|this) (?:summary |official )?record\b", re.I)
 SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessions?\b", re.I)
 SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
+# 'CMW general comment No. 7', 'the joint general comments No. 38/7', 'general recommendation No. 26'
+INSTRUMENT_REF = re.compile(
+    r"\b(?:(?P<body>(?-i:[A-Z]{2,6}))(?:['’]s)? (?:(?-i:[a-z]+) )?)?general (?P<kind>comment|recommendation)s? "
+    r"(?:No\.|Nos\.|number) ?(?P<number>\d+)(?:/\d+)?",
+    re.I,
+)
 NUMBERED_REF = re.compile(r"\b(?:No\.|number)\s?(\d+)|\b(\d{1,3}/\d{1,4})\b", re.I)
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 # Who a question says spoke: 'What did the delegation of Jamaica say ...', 'according to the IOM', 'How did X respond'
@@ -289,7 +295,8 @@ def strip_records(question: str) -> str:
 
 
 def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[str]]:
-    """Records a question names by meeting number, session or symbol; and those the corpus does not hold."""
+    """Records a question names by meeting number, session or symbol; and those (general comments too) the corpus
+    does not hold."""
     found: list[str] = []
     unheld: list[str] = []
     for match in MEETING_REF.finditer(question):
@@ -307,7 +314,22 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
     for match in SYMBOL_REF.finditer(question):
         doc = knowledge.symbols.get(fold(match.group()))
         found.append(doc) if doc else unheld.append(match.group())
-    return list(dict.fromkeys(found)), unheld
+    return list(dict.fromkeys(found)), unheld + unheld_instruments(question, knowledge)
+
+
+def unheld_instruments(question: str, knowledge: Knowledge) -> list[str]:
+    """The general comments and recommendations a question names when the corpus is none of them: it may mention
+    them ('the Committee's future general comment No. 7'), but cannot say what they say. One held is enough ('Citing
+    general comment No. 14, how does joint general comment No. 3 ...?')."""
+    named = list(INSTRUMENT_REF.finditer(question))
+    held = [
+        knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body"))
+        for m in named
+    ]
+    return [] if any(held) else [" ".join(m.group().split()) for m in named]
+
+
+
 
 
 def proper_names(text: str, reading: Reading) -> list[str]:
