@@ -322,14 +322,8 @@ def unheld_instruments(question: str, knowledge: Knowledge) -> list[str]:
     them ('the Committee's future general comment No. 7'), but cannot say what they say. One held is enough ('Citing
     general comment No. 14, how does joint general comment No. 3 ...?')."""
     named = list(INSTRUMENT_REF.finditer(question))
-    held = [
-        knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body"))
-        for m in named
-    ]
+    held = [knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body")) for m in named]
     return [] if any(held) else [" ".join(m.group().split()) for m in named]
-
-
-
 
 
 def proper_names(text: str, reading: Reading) -> list[str]:
