@@ -29,10 +29,14 @@ def knowledge(assistant):
         ("On what date was the record issued?", "date"),
         ("How many States parties does the Convention have?", "number"),
         ("What proportion of migrants are migrant workers?", "share"),
+        ("What minimum monthly wage does the Committee recommend?", "amount"),
+        ("How much is the fine for withholding a passport?", "amount"),
+        ("What funding mechanism is being rolled out?", "text"),  # the noun asked about is the mechanism
         ("Which general comment deals with detention?", "document"),
         ("Which articles of the Convention match objective 6?", "article"),
         ("Which countries spoke at the meeting?", "state"),
         ("In which city was the meeting held?", "place"),
+        ("Where is the definition of trafficking set out?", "document"),  # a text sets it out, not a city
         ("What did Mr. Flynn say about alternatives to detention?", "text"),
         ("What does general comment No. 1 propose about redress?", "text"),  # an auxiliary, not 'which document'
         ("What did speakers say about pushbacks?", "text"),

@@ -17,9 +17,10 @@ EVAL_SET = load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")
 
 
 def cited_line(answer: Answer, label: str) -> str:
-    """The line of the answer that carries the marker of the citation with this label."""
+    """The line of the answer that quotes the citation with this label (a direct answer above it carries its marker
+    too, without the quote)."""
     n = next(c.n for c in answer.citations if c.label == label)
-    return next(line for line in answer.answer.splitlines() if f"[{n}]" in line)
+    return next(line for line in answer.answer.splitlines() if f"[{n}]" in line and "“" in line)
 
 
 def test_every_quote_of_every_eval_question_is_verbatim(assistant, corpus):

@@ -16,6 +16,10 @@ from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 # comment No. 1 propose?' asks what it says, not which document
 MODIFIER = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must|might)\b)\w+ )?"
 STATE_NOUNS = r"states?|countries|country|governments?|nations?"  # the names a question gives States
+MONEY_NOUNS = r"(?:wages?|salar(?:y|ies)|fines?|fees?|sums?|amounts?|budgets?|costs?|funding|money|prices?|payments?)"
+# Where the noun a 'what ...' question asks about ends: a function word or the question's end ('What fee does ...',
+# not 'What funding mechanism ...')
+HEAD_END = r"(?= (?:of|for|in|per|to|that|do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must)\b|\s*[?,])"
 STATE_WORDS = STATE_NOUNS.replace("?", "").replace("|", " ")  # the same, as words: 'states countries country ...'
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
@@ -23,8 +27,10 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "amount",
         re.compile(
-            r"\bhow much\b.*\b(?:cost|spend|spent|budget|fund\w*|money|pay|paid|price|worth)\b"
-            r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b",
+            rf"\bhow much\b.*\b(?:spend|spent|fund\w*|pay|paid|worth|{MONEY_NOUNS})\b"
+            r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b"
+            # 'What minimum monthly wage does ...', 'How big a fine ...': a sum of money is the noun asked about
+            rf"|\b(?:what|which|how big|how large)(?: an?| the)? {MODIFIER}{MODIFIER}{MONEY_NOUNS}{HEAD_END}",
             re.I,
         ),
     ),
@@ -57,7 +63,10 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         "document",
         re.compile(
             rf"\b(?:which|what) {MODIFIER}(?:general comments?|general recommendations?|documents?|records?|reports?"
-            r"|resolutions?|instruments?|treaty|treaties|texts?|comment|recommendation|symbol)\b",
+            r"|resolutions?|instruments?|treaty|treaties|texts?|comment|recommendation|symbol)\b"
+            # where something is explained or defined is a text that does so: 'Where is the definition set out?'
+            r"|\bwhere (?:do|does|did|is|are|was|were|has|have|had)\b[^?,;]*?\b(?:explain|defin|set out|describ"
+            r"|lay down|laid down)",
             re.I,
         ),
     ),
