@@ -241,6 +241,14 @@ def test_who_the_question_says_spoke_is_looked_for_among_the_speakers(assistant,
     assert assistant.answerer.draft(question).features[0].subject_spoke == spoke
 
 
+def test_what_someone_said_about_a_topic_is_read_in_their_own_sentences(assistant):
+    # Mr. Ben Khalifa spoke of Tunisia and the EU's border pressure, never of Algeria's asylum laws
+    spoke_of_it = assistant.answerer.draft("What did Mr. Ben Khalifa say about pressure from the European Union?")
+    other_topic = assistant.answerer.draft("What did Mr. Ben Khalifa say about Algeria's failure to adopt asylum laws?")
+    assert spoke_of_it.features[0].subject_spoke == other_topic.features[0].subject_spoke == 1.0
+    assert spoke_of_it.features[0].subject_words > 0.5 > other_topic.features[0].subject_words
+
+
 def test_a_document_without_speakers_speaks_in_its_own_name(corpus, knowledge):
     passage = corpus.passage("CMW-GC6-concept-note", "sect. 5, para. 2")
     top = [evidence_of(passage, passage.text[:40])]

@@ -44,6 +44,8 @@ class Features:
     named_union: float  # share of those things met by some top passage (a comparison may meet them apart)
     speaker_met: float  # when it names a speaker or person: 1 if a top passage is theirs (1 when it names none)
     subject_spoke: float  # when it asks what someone said: 1 if a top passage's speaker is them (1 when it does not)
+    subject_words: float  # ... the share of the part's words in the best sentence they spoke: they may have spoken,
+    # but not of what the question asks about (1 when it asks no one in particular)
     unknown: float  # IDF share of the question's words the corpus never uses
     unheld: float  # 1 when it names a meeting, session, symbol or general comment the corpus does not hold
     typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
@@ -83,6 +85,7 @@ def features(
         for s in knowledge.weighted_stems(reading.parts[part].focus)
         if s not in slot and not any(s in e.context_stems for e in top[:TOP_PASSAGES])
     ]
+    said = by_subject(reading, top, knowledge)
     first = hits[0] if hits else None
     agreement = bool(first and (first.dense_rank or 99) <= 3 and (first.bm25_rank or 99) <= 3)
     passage_words = max((e.passage_words for e in top), default=0.0)
@@ -97,7 +100,8 @@ def features(
         named_any=float(named),
         named_union=named_union(constraints, top, gatherer) if named and gatherer else 1.0,
         speaker_met=speaker_met(reading, top),
-        subject_spoke=subject_spoke(reading, top, knowledge),
+        subject_spoke=1.0 if said is None else float(bool(said)),
+        subject_words=1.0 if said is None else max((e.sentence_words for e in said), default=0.0),
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
@@ -154,37 +158,40 @@ def speaker_met(reading: Reading, top: list[Evidence]) -> float:
 
 
 def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> float:
-    """'What did the delegation of Jamaica say?' needs a passage whose speaker is Jamaica's: a State, a name, an
+    found = by_subject(reading, top, knowledge)
+    return 1.0 if found is None else float(bool(found))
+
+
+def by_subject(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> list[Evidence] | None:
+    """The top evidence spoken by the one a question asks to have spoken; None when it asks no one in particular.
+
+    'What did the delegation of Jamaica say?' needs a passage whose speaker is Jamaica's: a State, a name, an
     organization's distinctive words or its acronym in the speaker line, spelling-tolerant. A document without
     speakers (a general comment) speaks in its own name: 'according to the committee's guidance on detention' is met
     by its title. A subject that names no one in particular ('speakers', 'the same organization') is met by anyone."""
     if not reading.subject:
-        return 1.0
+        return None
     delegation = state_represented(reading.subject)  # 'the representative of Algeria': Algeria's delegation only,
     # not an organization whose name mentions Algeria
     wanted_states = set(states_in(reading.subject))
     wanted = {fold(w) for w in words(reading.subject) if not knowledge.is_common(w) and stem(w) not in GENERIC_STEMS}
     if not (delegation or wanted_states or wanted):
-        return 1.0
-    for e in top[:10]:
-        p = e.passage
-        if delegation:
-            if state_represented(p.affiliation) == delegation:
-                return 1.0
-            continue
-        if p.doc_id in knowledge.voiced:
-            line = " ".join(
-                filter(None, [p.speaker, p.affiliation, acronym(p.affiliation or ""), knowledge.chair_of(p)])
-            )
-        else:
-            line = p.title
-        if not line:
-            continue
-        if wanted_states & set(states_in(line)):
-            return 1.0
-        if any(close_spelling(w, v) for w in wanted for v in (fold(x) for x in words(line))):
-            return 1.0
-    return 0.0
+        return None
+    return [e for e in top[:10] if spoke(e.passage, delegation, wanted_states, wanted, knowledge)]
+
+
+def spoke(p, delegation: str | None, wanted_states: set[str], wanted: set[str], knowledge: Knowledge) -> bool:
+    if delegation:
+        return state_represented(p.affiliation) == delegation
+    if p.doc_id in knowledge.voiced:
+        line = " ".join(filter(None, [p.speaker, p.affiliation, acronym(p.affiliation or ""), knowledge.chair_of(p)]))
+    else:
+        line = p.title
+    if not line:
+        return False
+    if wanted_states & set(states_in(line)):
+        return True
+    return any(close_spelling(w, v) for w in wanted for v in (fold(x) for x in words(line)))
 
 
 def unknown_words(reading: Reading, knowledge: Knowledge) -> list[str]:

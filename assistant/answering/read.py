@@ -142,7 +142,7 @@ SUBJECT = re.compile(
     r"\bwhat did (?P<a>.+?) (?:say|tell|state|argue|recommend|suggest|propose|ask|stress|emphasi[sz]e|note|mention"
     r"|describe|report|explain|request|urge|call for|highlight|respond|reply|announce|express|warn|raise|present)\b"
     r"|\baccording to (?P<b>[^,?]+)|\bhow did (?P<c>.+?) (?:respond|reply|answer|react)\b"
-    r"|\b(?P<d>[A-Z][\w\-]+(?: [A-Z][\w\-]+)*)['’]s (?:position|view|statement|response|stance)\b",
+    r"|\b(?P<d>(?-i:[A-Z][\w\-]+(?: [A-Z][\w\-]+)*))['’]s (?:position|view|statement|response|stance)\b",
     re.I,
 )
 RECORD_ITSELF = frozenset(
