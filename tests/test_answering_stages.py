@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering import compose
-from assistant.answering.gather import AGENDA_LINE, Evidence, has_type, header_lines
+from assistant.answering.gather import AGENDA_LINE, Evidence, asked, has_type, header_lines
 from assistant.answering.judge import FEATURE_NAMES, Judge, features, passage_meaning, subject_spoke
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
@@ -71,6 +71,21 @@ def test_a_count_is_evidenced_by_a_number_of_what_is_counted_not_by_any_number(k
     share = counted("Roughly how many of the world's migrants are migrant workers?")
     assert has_type("Workers constitute around 169 million of the total global migrant population.", "number", share)
     assert has_type("It met 3 times.", "number")  # with nothing counted, any number
+
+
+def test_what_the_question_gives_is_no_answer_to_it(knowledge):
+    def given(question: str) -> str:
+        return asked(read(question, knowledge))
+
+    when = given("On what date in December 2025 were the joint general comments adopted?")
+    assert not has_type("They were to be adopted in December 2025.", "date", given=when)
+    assert has_type("They were adopted on 3 December 2025.", "date", given=when)
+    who = given("Who took over from Ms. Diallo as Chair?")
+    assert not has_type("Ms. Diallo thanked the members.", "person", given=who)
+    assert has_type("Ms. Diallo handed over to Mr. Corzo Sosa.", "person", given=who)
+    tasked = given("Who did the General Assembly task with drawing up indicators?")
+    assert not has_type("The General Assembly had asked for indicators.", "person", given=tasked, bodies=True)
+    assert has_type("The Assembly had tasked the Secretary-General with it.", "person", given=tasked, bodies=True)
 
 
 def test_a_question_of_several_parts_is_read_part_by_part(knowledge):

@@ -79,27 +79,71 @@ def header_lines(lines: list[str]) -> list[HeaderLine]:
     return found
 
 
-def has_type(sentence: str, kind: str, counted: frozenset[str] = frozenset()) -> bool:
-    """Whether a sentence holds the kind of thing asked for; for a count, a number of what is counted (its stems)."""
+# A whole instance of a kind, to compare with what the question itself gives: 'Who took over from Ms. Diallo?' is not
+# answered by a sentence that names only Ms. Diallo, nor 'On what date in December 2025 ...?' by 'in December 2025'
+PERSON_NAME = re.compile(
+    r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? ([A-ZÀ-Ý][\w'’\-]+)|\bChair(?:person)?: (?:\w+\.? )?([A-ZÀ-Ý][\w'’\-]+)"
+)
+# 'Who ...?' and 'Which body ...?' may be answered by a body, named as a person is, by its name or acronym ('the
+# Secretary-General', 'ILO', 'the Human Rights Council'), not at a sentence's start
+BODY_NAME = re.compile(
+    r"(?<=[a-z,;] )((?:[A-Z]{2,}|[A-Z][a-z]+-[A-Z][a-z]+)(?: [A-Z][\w\-]+)*|[A-Z][a-z]+(?: (?:of |for |on |and )?[A-Z][\w\-]+)+)"
+)
+DATE = re.compile(
+    rf"\b(?:\d{{1,2}} )?(?:{'|'.join(MONTHS)})(?: \d{{1,2}}\b,?)?(?: (?:1[89]|20)\d\d)?|\b(?:1[89]|20)\d\d\b"
+)
+
+
+def has_type(
+    sentence: str, kind: str, counted: frozenset[str] = frozenset(), given: str = "", bodies: bool = False
+) -> bool:
+    """Whether a sentence holds the kind of thing asked for, other than what the question gives (`given`, folded);
+    for a count, a number of what is counted (its stems); for a person, with `bodies`, a body named as one is."""
     if kind == "state":
-        return bool(states_in(sentence))
+        return bool(set(states_in(sentence)) - set(states_in(given)))
     if kind == "number" and counted:
-        return counts(sentence, counted)
+        return counts(sentence, counted, given)
+    if kind == "person":
+        names = [a or b for a, b in PERSON_NAME.findall(sentence)] + (BODY_NAME.findall(sentence) if bodies else [])
+        return any(not echoes(name, given) for name in names)
+    if kind == "date":
+        return any(not echoes(m, given) for m in DATE.findall(sentence))
+    if kind == "number":
+        return any(not echoes(t, given) for t in words(sentence) if TYPE_EVIDENCE["number"].match(t))
     pattern = TYPE_EVIDENCE.get(kind)
-    return bool(pattern.search(sentence)) if pattern else False
+    if not pattern:
+        return False
+    if kind in ("document", "place", "reason"):  # words, not instances: 'general comment', 'Geneva', 'because'
+        return bool(pattern.search(sentence))
+    return any(not echoes(m.group(), given) for m in pattern.finditer(sentence))
 
 
-def counts(sentence: str, counted: frozenset[str]) -> bool:
+def asked(reading: Reading) -> str:
+    """The question's own words, folded: what it gives, which is no answer to it (has_type's `given`)."""
+    return " ".join(fold(w) for w in words(reading.question))
+
+
+def echoes(text: str, given: str) -> bool:
+    """Whether the question (its folded words, `given`) says this already."""
+    said = " ".join(fold(w) for w in words(text))
+    return bool(said) and f" {said} " in f" {given} "
+
+
+def counts(sentence: str, counted: frozenset[str], given: str = "") -> bool:
     """A number followed, within three words, by what the question counts: '60 States parties' and '169 million of
     the total global migrant population' answer 'How many ...?' of them, where a number of anything else ('on 21
-    February', 'article 7') does not. Stopwords and number words ('million of the') are not counted in the three."""
+    February', 'article 7') does not. Stopwords and number words ('million of the') are not counted in the three.
+    A number the question gives is no answer to it."""
     tokens = words(sentence)
     number = TYPE_EVIDENCE["number"]
 
     def near(side: list[str]) -> list[str]:
         return [s for s in stems(" ".join(side)) if not number.match(s)]
 
-    return any(number.match(token) and counted & set(near(tokens[i + 1 : i + 8])[:3]) for i, token in enumerate(tokens))
+    return any(
+        number.match(token) and not echoes(token, given) and counted & set(near(tokens[i + 1 : i + 8])[:3])
+        for i, token in enumerate(tokens)
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +286,7 @@ class Gatherer:
         speakers = {(s.doc_id, s.name, s.affiliation) for s in reading.speakers}
         focus = [self.focus_stems(p.focus) for p in reading.parts]
         counted = [frozenset(stems(p.counted)) for p in reading.parts]
+        given = asked(reading)
         found: list[list[Evidence]] = [[] for _ in reading.parts]
         for hit in hits:
             p = hit.passage
@@ -265,7 +310,7 @@ class Gatherer:
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],
-                        typed=has_type(sentence, part.answer_type, counted[j]),
+                        typed=has_type(sentence, part.answer_type, counted[j], given),
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,
@@ -310,4 +355,4 @@ def speaker_key(passage: Passage) -> tuple:
     return passage.doc_id, passage.speaker, passage.affiliation
 
 
-__all__ = ["Evidence", "Gatherer", "Weights", "has_type", "is_chair", "speaker_key"]
+__all__ = ["Evidence", "Gatherer", "Weights", "asked", "has_type", "is_chair", "speaker_key"]

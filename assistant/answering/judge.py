@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from assistant.answering.gather import Evidence
+from assistant.answering.gather import Evidence, asked, has_type
 from assistant.answering.knowledge import (
     GENERIC_SPEAKER_WORDS,
     Knowledge,
@@ -105,7 +105,7 @@ def features(
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
-        type_found=float(kind == "text" or any(e.typed for e in top[:5])),
+        type_found=float(kind == "text" or any(e.typed or names_a_body(e, kind, reading) for e in top[:5])),
         typed_focus=max((e.sentence_words for e in typed), default=0.0),
         missing_rare=missing_rare,
         agreement=float(agreement),
@@ -143,6 +143,13 @@ class Judge:
 
     def answers(self, probability: float) -> bool:
         return probability >= self.threshold
+
+
+def names_a_body(e: Evidence, kind: str, reading: Reading) -> bool:
+    """A person asked for may be a body ('Who was tasked with the indicators?' 'The Secretary-General'): gather ranks
+    sentences that name a person first, but one that names a body holds an answer of the kind too."""
+    sentence = e.passage.text[e.span[0] : e.span[1]]
+    return kind == "person" and has_type(sentence, kind, given=asked(reading), bodies=True)
 
 
 def named_union(constraints: list[tuple[str, str]], top: list[Evidence], gatherer) -> float:
