@@ -135,12 +135,32 @@ def choose_threshold(probabilities: list[float], answerable: list[bool]) -> floa
     return best
 
 
-def fit(rows: list[Row]) -> Judge:
-    x, y, _ = matrix(rows)
-    coefficients, intercept, mean, scale = fit_logistic(x, y)
-    judge = Judge(list(coefficients), intercept, 0.5, list(mean), list(scale))
+def fit(rows: list[Row], rounds: int = 1) -> Judge:
+    """A question is answered when its best part is, so an answerable question of several parts vouches for its best
+    part only (the others may ask what the records do not give): after a first fit on every part, each round refits
+    with an answerable question's best part alone."""
+    x, y, owner = matrix(rows)
+    judge = logistic_judge(x, y)
+    for _ in range(rounds):
+        keep = best_parts(judge, x, y, owner)
+        judge = logistic_judge(x[keep], y[keep])
     judge.threshold = choose_threshold(question_probabilities(judge, rows), [r.answerable for r in rows])
     return judge
+
+
+def logistic_judge(x: np.ndarray, y: np.ndarray) -> Judge:
+    coefficients, intercept, mean, scale = fit_logistic(x, y)
+    return Judge(list(coefficients), intercept, 0.5, list(mean), list(scale))
+
+
+def best_parts(judge: Judge, x: np.ndarray, y: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Every line of an unanswerable question; the most probable line of an answerable one."""
+    z = judge.intercept + ((x - np.array(judge.mean)) / np.array(judge.scale)) @ np.array(judge.coefficients)
+    best: dict[int, int] = {}
+    for i, question in enumerate(owner):
+        if question not in best or z[i] > z[best[question]]:
+            best[question] = i
+    return np.array([y[i] == 0 or best[owner[i]] == i for i in range(len(owner))])
 
 
 def answer_all(assistant: Assistant, judge: Judge, rows: list[Row]) -> list[QuestionResult]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import evaluation
@@ -190,12 +191,18 @@ def test_thresholds_name_figure_value_and_limit():
     ]
 
 
-def test_the_judges_threshold_refuses_at_most_the_limit_of_answerable_training_questions():
+def load_crossval():
+    """eval/crossval.py, a developer's script outside the package."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("crossval", PROJECT_ROOT / "eval" / "crossval.py")
     crossval = sys.modules["crossval"] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(crossval)
+    return crossval
+
+
+def test_the_judges_threshold_refuses_at_most_the_limit_of_answerable_training_questions():
+    crossval = load_crossval()
     answerable = [0.9] * 95 + [0.3, 0.35, 0.4, 0.45, 0.5]  # five answerable questions the judge doubts
     unanswerable = [0.2, 0.38, 0.42, 0.6, 0.8]
     probabilities = answerable + unanswerable
@@ -204,6 +211,17 @@ def test_the_judges_threshold_refuses_at_most_the_limit_of_answerable_training_q
     refused = sum(p < threshold for p in answerable) / 100
     assert refused <= crossval.REFUSAL_LIMIT == 0.03
     assert threshold == pytest.approx(0.45)  # the highest that refuses no more: 0.3, 0.35 and 0.4
+
+
+def test_an_answerable_question_of_several_parts_vouches_for_its_best_part_only():
+    from assistant.answering.judge import Judge
+
+    crossval = load_crossval()
+    judge = Judge([1.0], 0.0, 0.5, [0.0], [1.0])  # the probability grows with the one feature
+    x = np.array([[0.9], [0.1], [0.8], [0.2], [0.5]])
+    y = np.array([1.0, 1.0, 0.0, 0.0, 1.0])
+    owner = np.array([0, 0, 1, 1, 2])  # an answerable question of two parts, an unanswerable one, a simple one
+    assert crossval.best_parts(judge, x, y, owner).tolist() == [True, False, True, True, True]
 
 
 def test_thresholds_file_is_checked(tmp_path: Path):
