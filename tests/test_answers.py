@@ -70,6 +70,7 @@ def test_para_24_quote_is_attributed_to_mr_flynn(assistant):
     assert "Mr. Flynn (Global Detention Project)" in line
     assert "27 September 2022" in line
     assert "paragraph 48 of general comment No. 5" in line
+    assert answer.direct.startswith("paragraph 48 of general comment No. 5 [")  # the text, to the paragraph
 
 
 def test_the_chair_is_named_from_the_record_header(assistant):

@@ -42,8 +42,10 @@ DATE_SPAN = re.compile(
 TIME_SPAN = re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.m\.|\bnoon\b", re.I)
 PERSON_SPAN = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? (?:[A-ZÀ-Ý][\w'’\-]+ ?){1,3}")
 ARTICLE_SPAN = re.compile(r"\barticles? \d+(?: ?\(\d+\))?(?:(?:,| and| or) \d+(?: ?\(\d+\))?)*", re.I)
-DOCUMENT_SPAN = re.compile(
-    r"\b(?:[A-Z]{2,6}/)+[A-Z0-9./-]+\b|\b(?:joint )?general (?:comment|recommendation) No\. ?\d+(?: \(\d{4}\))?", re.I
+DOCUMENT_SPAN = re.compile(  # with the paragraph it points to, when it does: 'paragraph 48 of general comment No. 5'
+    r"\b(?:paragraphs? \d+(?: ?\([a-z]\))?(?: (?:and|to) \d+)? of (?:its |the )?)?"
+    r"(?:(?:[A-Z]{2,6}/)+[A-Z0-9./-]+\b|(?:joint )?general (?:comment|recommendation) No\. ?\d+(?: \(\d{4}\))?)",
+    re.I,
 )
 PLACE_SPAN = re.compile(r"\b(?:Held at the |at the |in )((?:Palais [A-Z]\w+|[A-Z][\w\-]+)(?:, [A-Z][\w\-]+)?)")
 NUMBER_SPAN = re.compile(
