@@ -262,6 +262,7 @@ def test_what_someone_said_about_a_topic_is_read_in_their_own_sentences(assistan
     other_topic = assistant.answerer.draft("What did Mr. Ben Khalifa say about Algeria's failure to adopt asylum laws?")
     assert spoke_of_it.features[0].subject_spoke == other_topic.features[0].subject_spoke == 1.0
     assert spoke_of_it.features[0].subject_words > 0.5 > other_topic.features[0].subject_words
+    assert spoke_of_it.features[0].subject_named == 1.0 > other_topic.features[0].subject_named  # Algeria
 
 
 def test_a_document_without_speakers_speaks_in_its_own_name(corpus, knowledge):

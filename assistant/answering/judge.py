@@ -46,6 +46,8 @@ class Features:
     subject_spoke: float  # when it asks what someone said: 1 if a top passage's speaker is them (1 when it does not)
     subject_words: float  # ... the share of the part's words in the best sentence they spoke: they may have spoken,
     # but not of what the question asks about (1 when it asks no one in particular)
+    subject_named: float  # ... the share of what the question names that their passage mentions ('What did the
+    # Special Rapporteur say about Tunisia?': he spoke, of other States; 1 when it asks no one or names nothing)
     unknown: float  # IDF share of the question's words the corpus never uses
     unheld: float  # 1 when it names a meeting, session, symbol or general comment the corpus does not hold
     typed: float  # 1 when the part asks for a typed answer (a date, a number, a person, ...)
@@ -102,6 +104,7 @@ def features(
         speaker_met=speaker_met(reading, top),
         subject_spoke=1.0 if said is None else float(bool(said)),
         subject_words=1.0 if said is None else max((e.sentence_words for e in said), default=0.0),
+        subject_named=1.0 if said is None or not named else max((e.named for e in said), default=0.0),
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
