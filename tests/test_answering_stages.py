@@ -32,6 +32,7 @@ def knowledge(assistant):
         ("What minimum monthly wage does the Committee recommend?", "amount"),
         ("How much is the fine for withholding a passport?", "amount"),
         ("What funding mechanism is being rolled out?", "text"),  # the noun asked about is the mechanism
+        ("What maximum number of days may a migrant be detained?", "number"),
         ("Which general comment deals with detention?", "document"),
         ("Which articles of the Convention match objective 6?", "article"),
         ("Which countries spoke at the meeting?", "state"),
@@ -55,6 +56,8 @@ def test_a_reason_is_evidenced_by_a_causal_connective_not_by_any_word():
     assert has_type("The delay resulted from the lack of resources.", "reason")
     assert not has_type("The dialogue was postponed to the next session.", "reason")
     assert not has_type("Since 2019, 12 States have ratified it.", "reason")  # 'since' is as often of time
+    assert has_type("The seminar was held in Rabat.", "place")
+    assert not has_type("At its thirtieth session in April 2019, it set up a working group.", "place")  # a time
 
 
 def test_a_count_is_evidenced_by_a_number_of_what_is_counted_not_by_any_number(knowledge):

@@ -16,7 +16,7 @@ from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, st
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
 from assistant.documents import Document
-from assistant.text import STOPWORDS, fold, human_date, stems
+from assistant.text import MONTHS, STOPWORDS, fold, human_date, stems
 
 MAX_QUOTES = 3  # passages quoted for a plain part
 MAX_QUOTES_LIST = 6  # ... for a list or several-sources part
@@ -47,7 +47,9 @@ DOCUMENT_SPAN = re.compile(  # with the paragraph it points to, when it does: 'p
     r"(?:(?:[A-Z]{2,6}/)+[A-Z0-9./-]+\b|(?:joint )?general (?:comment|recommendation) No\. ?\d+(?: \(\d{4}\))?)",
     re.I,
 )
-PLACE_SPAN = re.compile(r"\b(?:Held at the |at the |in )((?:Palais [A-Z]\w+|[A-Z][\w\-]+)(?:, [A-Z][\w\-]+)?)")
+PLACE_SPAN = re.compile(  # not a month: 'in April 2019' is a time
+    rf"\b(?:Held at the |at the |in )(?!(?:{'|'.join(MONTHS)})\b)((?:Palais [A-Z]\w+|[A-Z][\w\-]+)(?:, [A-Z][\w\-]+)?)"
+)
 NUMBER_SPAN = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundred|thousand)(?: (?:million|billion|thousand|hundred|per ?cent|%))?(?: [a-zA-Z][\w\-]*){0,3}",

@@ -40,7 +40,9 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
     "document": re.compile(
         r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"
     ),
-    "place": re.compile(r"\b(?:Held at|Palais|Geneva|New York|in [A-Z][a-z]+)\b"),
+    "place": re.compile(
+        rf"\b(?:Held at|Palais|Geneva|New York|in (?!(?:{'|'.join(MONTHS)})\b)[A-Z][a-z]+)\b"
+    ),  # not 'in April'
     # English causal connectives: a reason is given with one of them ('since' and 'as' are too often of time)
     "reason": re.compile(
         r"\b(?:because|owing to|due to|given (?:that|the)|in order to|so as to|so that|reasons?|as a result|in view of"

@@ -37,7 +37,8 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "number",
         re.compile(
-            r"\bhow (?:many|much|long|old|often|large)\b|\bwhat (?:number|age)\b|\bhow big\b|\bthe (?:\w+ )?number of\b",
+            rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b|\bhow big\b"
+            r"|\bthe (?:\w+ )?number of\b",
             re.I,
         ),
     ),
