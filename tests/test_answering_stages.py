@@ -369,3 +369,11 @@ def test_records_answering_equally_well_are_shown_latest_first(corpus):
     older, newer = corpus.passage("CMW/C/SR.590", "header"), corpus.passage("CMW/C/SR.608", "header")
     quotes = [compose.Quote([evidence_of(p, "Chair: Ms. Diallo")]) for p in (older, newer)]
     assert [q.passage.document for q in compose.latest_first(quotes)] == ["CMW/C/SR.608", "CMW/C/SR.590"]
+
+
+def test_the_footnotes_the_top_passages_call_are_read_with_them(assistant):
+    draft = assistant.answerer.draft("Which rights does the concept note name as the limited exceptions?")
+    labels = [(h.passage.doc_id, h.passage.label) for h in draft.hits]
+    calling = next(h.passage for h in draft.hits[:5] if h.passage.footnotes)
+    for note in calling.footnotes:
+        assert any(doc == calling.doc_id and label.endswith(note) for doc, label in labels)

@@ -21,6 +21,7 @@ from assistant.settings import Settings
 
 PASSAGES_MANY = 12  # passages read for a list or multi-part question (else settings.answer_passages)
 RELATED = 3  # closest passages offered beside an answer or an abstention
+FOOTNOTE_HITS = 5  # passages whose footnotes are read with them
 HISTORY_TURNS = 3  # earlier turns read to resolve a follow-up
 RECORD_ANAPHORA = re.compile(
     r"\b(?:that|this|the same) (?:meeting|session|record|document|discussion|note|comment|recommendation)\b|\bit\b"
@@ -87,6 +88,7 @@ class Answerer:
         vectors = np.stack([self.retriever.embedder.encode_query(text) for text in [query, *parts]])
         hits = self.retriever.search(query, k=k, filters=self.scoped(filters, reading), vector=vectors[0])
         hits += self.named_headers(reading, hits)
+        hits += self.called_footnotes(hits)
         draft = Draft(question, resolved, reading, hits)
         if hits:
             draft.evidence = self.gatherer.gather(reading, hits, np.asarray(vectors[1:]))
@@ -162,6 +164,19 @@ class Answerer:
         """The header of each record the question names, when the search did not bring it."""
         found = {h.passage.id for h in hits}
         extra = [self.headers[d] for d in reading.documents if d in self.headers and self.headers[d].id not in found]
+        return [Hit(p, 0.0, len(hits) + i, None, None, None, None) for i, p in enumerate(extra, start=1)]
+
+    def called_footnotes(self, hits: list[Hit]) -> list[Hit]:
+        """The footnotes the top passages call, when the search did not bring them: a list the text leaves to a note
+        ('With limited exceptions ...' and its footnote naming them) is read, scored and quoted like any sentence."""
+        found = {h.passage.id for h in hits}
+        extra: list = []
+        for hit in hits[:FOOTNOTE_HITS]:
+            for label in hit.passage.footnotes:
+                note = self.gatherer.by_label.get((hit.passage.doc_id, label))
+                if note is not None and note.id not in found:
+                    found.add(note.id)
+                    extra.append(note)
         return [Hit(p, 0.0, len(hits) + i, None, None, None, None) for i, p in enumerate(extra, start=1)]
 
     # ---- composing ----
