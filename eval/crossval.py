@@ -135,15 +135,14 @@ def choose_threshold(probabilities: list[float], answerable: list[bool]) -> floa
     return best
 
 
-def fit(rows: list[Row], rounds: int = 1) -> Judge:
+def fit(rows: list[Row]) -> Judge:
     """A question is answered when its best part is, so an answerable question of several parts vouches for its best
-    part only (the others may ask what the records do not give): after a first fit on every part, each round refits
+    part only (the others may ask what the records do not give): after a first fit on every part, the judge is refitted
     with an answerable question's best part alone."""
     x, y, owner = matrix(rows)
     judge = logistic_judge(x, y)
-    for _ in range(rounds):
-        keep = best_parts(judge, x, y, owner)
-        judge = logistic_judge(x[keep], y[keep])
+    keep = best_parts(judge, x, y, owner)
+    judge = logistic_judge(x[keep], y[keep])
     judge.threshold = choose_threshold(question_probabilities(judge, rows), [r.answerable for r in rows])
     return judge
 

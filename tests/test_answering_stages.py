@@ -78,7 +78,7 @@ def test_a_count_is_evidenced_by_a_number_of_what_is_counted_not_by_any_number(k
 
 def test_what_the_question_gives_is_no_answer_to_it(knowledge):
     def given(question: str) -> str:
-        return asked(read(question, knowledge))
+        return asked(read(question, knowledge).question)
 
     when = given("On what date in December 2025 were the joint general comments adopted?")
     assert not has_type("They were to be adopted in December 2025.", "date", given=when)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answering.gather import AGENDA_LINE, TYPE_EVIDENCE, Evidence
+from assistant.answering.gather import AGENDA_LINE, DATE, TYPE_EVIDENCE, Evidence, asked, echoes
 from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, states_in
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
@@ -35,10 +35,6 @@ LIST_ITEMS = 8  # paragraphs quoted after a passage that introduces them with ':
 SHORT_SPAN_WORDS = 16  # a quote this short is a topic sentence: the next one carries the substance
 LATEST_FIRST_MARGIN = 0.05  # records of different dates answering about equally well: the latest first
 
-DATE_SPAN = re.compile(
-    r"\b(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-    r"(?: \d{1,2},?)?(?: \d{4})?\b|\b(?:1[89]|20)\d\d\b"
-)
 TIME_SPAN = re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.m\.|\bnoon\b", re.I)
 PERSON_SPAN = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? (?:[A-ZÀ-Ý][\w'’\-]+ ?){1,3}")
 ARTICLE_SPAN = re.compile(r"\barticles? \d+(?: ?\(\d+\))?(?:(?:,| and| or) \d+(?: ?\(\d+\))?)*", re.I)
@@ -203,15 +199,15 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
     """The words of the best sentence that answer a typed question ('60 States parties', '13 December 2024')."""
     sentence = quote.lead.text
     passage = quote.passage
-    asked = fold(question)
+    given = asked(question)
     if kind == "person":
         if passage.speaker and re.search(
             r"\b(?:said|say|spoke|speak|rais|propos|suggest|mention|argu|stress|"
             r"recommend|ask|call|express|warn|note|point|highlight)",
-            asked,
+            given,
         ):
             return speaker_name(passage, knowledge)
-        found = [m.group().strip() for m in PERSON_SPAN.finditer(sentence) if fold(m.group().split()[-1]) not in asked]
+        found = [m.group().strip() for m in PERSON_SPAN.finditer(sentence) if not echoes(m.group().split()[-1], given)]
         return found[0] if found else None  # 'Who led the ILO delegation?' is not answered by who reported it
     if kind == "state":
         named = set(states_in(question))
@@ -221,7 +217,7 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         found = [m.group() for m in DOCUMENT_SPAN.finditer(sentence)]
         return found[0] if found else f"{passage.document} ({passage.title})" if passage.title else passage.document
     pattern = {
-        "date": DATE_SPAN,
+        "date": DATE,
         "time": TIME_SPAN,
         "article": ARTICLE_SPAN,
         "share": SHARE_SPAN,
@@ -239,7 +235,7 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         span = match.group().strip(" ,;")
         span = span if re.search(r"\b[ap]\.m\.$", span) else span.rstrip(".")
         identifier = re.search(r"\b(?:No|Nos|para|paras|art|arts|article|articles)\.? ?$", sentence[: match.start()])
-        if fold(span) in asked or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
+        if echoes(span, given) or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
             continue  # the question's own number is not its answer; '21 February' is a date, 'No. 3' a name
         span = without_trailing_stopwords(span)  # '60 States Parties to' -> '60 States Parties'
         near = sentence[match.start() : match.end() + 40]

@@ -120,9 +120,9 @@ def has_type(
     return any(not echoes(m.group(), given) for m in pattern.finditer(sentence))
 
 
-def asked(reading: Reading) -> str:
+def asked(question: str) -> str:
     """The question's own words, folded: what it gives, which is no answer to it (has_type's `given`)."""
-    return " ".join(fold(w) for w in words(reading.question))
+    return " ".join(fold(w) for w in words(question))
 
 
 def echoes(text: str, given: str) -> bool:
@@ -288,7 +288,7 @@ class Gatherer:
         speakers = {(s.doc_id, s.name, s.affiliation) for s in reading.speakers}
         focus = [self.focus_stems(p.focus) for p in reading.parts]
         counted = [frozenset(stems(p.counted)) for p in reading.parts]
-        given = asked(reading)
+        given = asked(reading.question)
         found: list[list[Evidence]] = [[] for _ in reading.parts]
         for hit in hits:
             p = hit.passage
@@ -357,4 +357,4 @@ def speaker_key(passage: Passage) -> tuple:
     return passage.doc_id, passage.speaker, passage.affiliation
 
 
-__all__ = ["Evidence", "Gatherer", "Weights", "asked", "has_type", "is_chair", "speaker_key"]
+__all__ = ["DATE", "Evidence", "Gatherer", "Weights", "asked", "echoes", "has_type", "is_chair", "speaker_key"]

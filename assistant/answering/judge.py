@@ -22,6 +22,7 @@ from assistant.answering.knowledge import (
     states_in,
 )
 from assistant.answering.read import Reading
+from assistant.passages import Passage
 from assistant.retrieval import Hit
 from assistant.text import acronym, fold, stem, stems, words
 
@@ -88,6 +89,7 @@ def features(
         if s not in slot and not any(s in e.context_stems for e in top[:TOP_PASSAGES])
     ]
     said = by_subject(reading, top, knowledge)
+    given = asked(reading.question)
     first = hits[0] if hits else None
     agreement = bool(first and (first.dense_rank or 99) <= 3 and (first.bm25_rank or 99) <= 3)
     passage_words = max((e.passage_words for e in top), default=0.0)
@@ -102,13 +104,13 @@ def features(
         named_any=float(named),
         named_union=named_union(constraints, top, gatherer) if named and gatherer else 1.0,
         speaker_met=speaker_met(reading, top),
-        subject_spoke=1.0 if said is None else float(bool(said)),
+        subject_spoke=spoken(said),
         subject_words=1.0 if said is None else max((e.sentence_words for e in said), default=0.0),
         subject_named=1.0 if said is None or not named else max((e.named for e in said), default=0.0),
         unknown=unknown,
         unheld=float(bool(reading.unheld)),
         typed=float(kind != "text"),
-        type_found=float(kind == "text" or any(e.typed or names_a_body(e, kind, reading) for e in top[:5])),
+        type_found=float(kind == "text" or any(e.typed or names_a_body(e, kind, given) for e in top[:5])),
         typed_focus=max((e.sentence_words for e in typed), default=0.0),
         missing_rare=missing_rare,
         agreement=float(agreement),
@@ -148,11 +150,11 @@ class Judge:
         return probability >= self.threshold
 
 
-def names_a_body(e: Evidence, kind: str, reading: Reading) -> bool:
+def names_a_body(e: Evidence, kind: str, given: str) -> bool:
     """A person asked for may be a body ('Who was tasked with the indicators?' 'The Secretary-General'): gather ranks
     sentences that name a person first, but one that names a body holds an answer of the kind too."""
     sentence = e.passage.text[e.span[0] : e.span[1]]
-    return kind == "person" and has_type(sentence, kind, given=asked(reading), bodies=True)
+    return kind == "person" and has_type(sentence, kind, given=given, bodies=True)
 
 
 def named_union(constraints: list[tuple[str, str]], top: list[Evidence], gatherer) -> float:
@@ -168,8 +170,12 @@ def speaker_met(reading: Reading, top: list[Evidence]) -> float:
 
 
 def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> float:
-    found = by_subject(reading, top, knowledge)
-    return 1.0 if found is None else float(bool(found))
+    return spoken(by_subject(reading, top, knowledge))
+
+
+def spoken(said: list[Evidence] | None) -> float:
+    """1 when the one asked about spoke in the top evidence, or when the question asks no one in particular."""
+    return 1.0 if said is None else float(bool(said))
 
 
 def by_subject(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> list[Evidence] | None:
@@ -190,7 +196,7 @@ def by_subject(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> l
     return [e for e in top[:10] if spoke(e.passage, delegation, wanted_states, wanted, knowledge)]
 
 
-def spoke(p, delegation: str | None, wanted_states: set[str], wanted: set[str], knowledge: Knowledge) -> bool:
+def spoke(p: Passage, delegation: str | None, wanted_states: set[str], wanted: set[str], knowledge: Knowledge) -> bool:
     if delegation:
         return state_represented(p.affiliation) == delegation
     if p.doc_id in knowledge.voiced:
