@@ -44,6 +44,9 @@ def knowledge(assistant):
         ("Why do so few States ratify the Convention?", "reason"),
         ("On what grounds did the Committee postpone the dialogue?", "reason"),
         ("Which States ratified the Convention, and why?", "state"),  # the whole question asks for States first
+        ("What is the name of the Chief of the ILO branch?", "person"),  # a name, as 'who' asks for
+        ("How large, in dollars, was the shortfall?", "amount"),  # the unit asked in says what is measured
+        ("What maximum length of detention, in days, does it set?", "number"),
     ],
 )
 def test_the_answer_type_is_read_from_the_question(knowledge, question, kind):
@@ -74,6 +77,25 @@ def test_a_count_is_evidenced_by_a_number_of_what_is_counted_not_by_any_number(k
     share = counted("Roughly how many of the world's migrants are migrant workers?")
     assert has_type("Workers constitute around 169 million of the total global migrant population.", "number", share)
     assert has_type("It met 3 times.", "number")  # with nothing counted, any number
+    assert counted("How many migrants disappeared in 2022?") == frozenset(stems("migrants"))  # not the verb
+    assert read("What maximum length of detention, in days, does it set?", knowledge).parts[0].counted == "days"
+    nations = counted("How many nations voted for it?")
+    assert not has_type("At its session in April 2019, the United Nations Committee met.", "number", nations)
+    assert has_type("It was adopted by 152 nations, with 5 against.", "number", nations)  # one clause each
+
+
+def test_a_date_is_as_precise_as_the_question_asks(knowledge):
+    def grain(question: str) -> str:
+        return read(question, knowledge).parts[0].grain
+
+    assert (grain("On what date did it open?"), grain("In what year?"), grain("When did it open?")) == (
+        "day",
+        "year",
+        "",
+    )
+    assert not has_type("The sessions were to be held in December 2025.", "date", grain="day")
+    assert has_type("The sessions open on 1 December 2025.", "date", grain="day")
+    assert has_type("The sessions were to be held in December 2025.", "date", grain="year")
 
 
 def test_what_the_question_gives_is_no_answer_to_it(knowledge):
@@ -322,8 +344,8 @@ def test_a_count_is_taken_next_to_what_is_counted(assistant, corpus, knowledge):
     passage = corpus.passage("CMW/C/SR.608", "2")
     sentence = passage.text[: passage.text.index(".") + 1]
     quote = compose.Quote([evidence_of(passage, sentence)])
-    span = compose.typed_span("number", quote, "How many States parties does the Convention have?", knowledge)
-    assert span.startswith("60 States")  # not '21 February', a date
+    part = read("How many States parties does the Convention have?", knowledge).parts[0]
+    assert compose.typed_span(part, quote, knowledge).startswith("60 States")  # not '21 February', a date
 
 
 def sentences_of(passage, score: float) -> dict[int, Evidence]:

@@ -216,7 +216,7 @@ class Answerer:
                             citations.append(by_passage[item.id])
             direct = None
             if quotes and part.answer_type != "text":
-                span = compose.typed_span(part.answer_type, quotes[0], part.text, self.knowledge)
+                span = compose.typed_span(part, quotes[0], self.knowledge)
                 direct = f"{span} [{numbers[0]}]" if span else None
             if direct:
                 directs.append(direct)

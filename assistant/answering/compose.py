@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answering.gather import AGENDA_LINE, DATE, TYPE_EVIDENCE, Evidence, asked, echoes
+from assistant.answering.gather import AGENDA_LINE, DATE, TYPE_EVIDENCE, Evidence, asked, echoes, of_grain
 from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, states_in
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
@@ -195,8 +195,9 @@ def latest_first(quotes: list[Quote]) -> list[Quote]:
 # ---- the direct answer: a typed span from the quoted sentence ----
 
 
-def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> str | None:
+def typed_span(part: Part, quote: Quote, knowledge: Knowledge) -> str | None:
     """The words of the best sentence that answer a typed question ('60 States parties', '13 December 2024')."""
+    kind, question = part.answer_type, part.text
     sentence = quote.lead.text
     passage = quote.passage
     given = asked(question)
@@ -237,6 +238,8 @@ def typed_span(kind: str, quote: Quote, question: str, knowledge: Knowledge) -> 
         identifier = re.search(r"\b(?:No|Nos|para|paras|art|arts|article|articles)\.? ?$", sentence[: match.start()])
         if echoes(span, given) or (kind == "number" and (DATE_AFTER.match(sentence, match.start()) or identifier)):
             continue  # the question's own number is not its answer; '21 February' is a date, 'No. 3' a name
+        if kind == "date" and not of_grain(span, part.grain):
+            continue
         span = without_trailing_stopwords(span)  # '60 States Parties to' -> '60 States Parties'
         near = sentence[match.start() : match.end() + 40]
         candidates.append((-len(asked_stems & set(stems(near))), match.start(), span))

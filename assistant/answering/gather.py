@@ -94,13 +94,30 @@ BODY_NAME = re.compile(
 DATE = re.compile(
     rf"\b(?:\d{{1,2}} )?(?:{'|'.join(MONTHS)})(?: \d{{1,2}}\b,?)?(?: (?:1[89]|20)\d\d)?|\b(?:1[89]|20)\d\d\b"
 )
+# What a date (a DATE match) must hold to be of the unit a question asks for (read.Part.grain)
+DATE_GRAINS = {
+    "day": re.compile(r"(?<!\d)\d{1,2}(?!\d)"),
+    "month": re.compile(rf"\b(?:{'|'.join(MONTHS)})\b"),
+    "year": re.compile(r"\b(?:1[89]|20)\d\d\b"),
+}
+
+
+def of_grain(date: str, grain: str) -> bool:
+    """Whether a date is as precise as asked: 'December 2025' gives no day."""
+    return not grain or bool(DATE_GRAINS[grain].search(date))
 
 
 def has_type(
-    sentence: str, kind: str, counted: frozenset[str] = frozenset(), given: str = "", bodies: bool = False
+    sentence: str,
+    kind: str,
+    counted: frozenset[str] = frozenset(),
+    given: str = "",
+    bodies: bool = False,
+    grain: str = "",
 ) -> bool:
     """Whether a sentence holds the kind of thing asked for, other than what the question gives (`given`, folded);
-    for a count, a number of what is counted (its stems); for a person, with `bodies`, a body named as one is."""
+    for a count, a number of what is counted (its stems); for a person, with `bodies`, a body named as one is; for a
+    date, one of the `grain` asked for."""
     if kind == "state":
         return bool(set(states_in(sentence)) - set(states_in(given)))
     if kind == "number" and counted:
@@ -109,7 +126,7 @@ def has_type(
         names = [a or b for a, b in PERSON_NAME.findall(sentence)] + (BODY_NAME.findall(sentence) if bodies else [])
         return any(not echoes(name, given) for name in names)
     if kind == "date":
-        return any(not echoes(m, given) for m in DATE.findall(sentence))
+        return any(not echoes(m, given) and of_grain(m, grain) for m in DATE.findall(sentence))
     if kind == "number":
         return any(not echoes(t, given) for t in words(sentence) if TYPE_EVIDENCE["number"].match(t))
     pattern = TYPE_EVIDENCE.get(kind)
@@ -131,21 +148,28 @@ def echoes(text: str, given: str) -> bool:
     return bool(said) and f" {said} " in f" {given} "
 
 
+# A number and what it counts are in one clause: 'in April 2019, the United Nations Committee' counts no nations
+CLAUSE_BREAK = re.compile(r"[;:()\[\]]|,(?!\d)")
+
+
 def counts(sentence: str, counted: frozenset[str], given: str = "") -> bool:
     """A number followed, within three words, by what the question counts: '60 States parties' and '169 million of
     the total global migrant population' answer 'How many ...?' of them, where a number of anything else ('on 21
     February', 'article 7') does not. Stopwords and number words ('million of the') are not counted in the three.
     A number the question gives is no answer to it."""
-    tokens = words(sentence)
     number = TYPE_EVIDENCE["number"]
 
     def near(side: list[str]) -> list[str]:
         return [s for s in stems(" ".join(side)) if not number.match(s)]
 
-    return any(
-        number.match(token) and not echoes(token, given) and counted & set(near(tokens[i + 1 : i + 8])[:3])
-        for i, token in enumerate(tokens)
-    )
+    for clause in CLAUSE_BREAK.split(sentence):
+        tokens = words(clause)
+        if any(
+            number.match(token) and not echoes(token, given) and counted & set(near(tokens[i + 1 : i + 8])[:3])
+            for i, token in enumerate(tokens)
+        ):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -312,7 +336,7 @@ class Gatherer:
                         passage_words=share(focus[j], context_stems),
                         by_speaker=by_speaker,
                         named=named[j],
-                        typed=has_type(sentence, part.answer_type, counted[j], given),
+                        typed=has_type(sentence, part.answer_type, counted[j], given, grain=part.grain),
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,
@@ -357,4 +381,15 @@ def speaker_key(passage: Passage) -> tuple:
     return passage.doc_id, passage.speaker, passage.affiliation
 
 
-__all__ = ["DATE", "Evidence", "Gatherer", "Weights", "asked", "echoes", "has_type", "is_chair", "speaker_key"]
+__all__ = [
+    "DATE",
+    "of_grain",
+    "Evidence",
+    "Gatherer",
+    "Weights",
+    "asked",
+    "echoes",
+    "has_type",
+    "is_chair",
+    "speaker_key",
+]

@@ -30,7 +30,8 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
             rf"\bhow much\b.*\b(?:spend|spent|fund\w*|pay|paid|worth|{MONEY_NOUNS})\b"
             r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b"
             # 'What minimum monthly wage does ...', 'How big a fine ...': a sum of money is the noun asked about
-            rf"|\b(?:what|which|how big|how large)(?: an?| the)? {MODIFIER}{MODIFIER}{MONEY_NOUNS}{HEAD_END}",
+            rf"|\b(?:what|which|how big|how large)(?: an?| the)? {MODIFIER}{MODIFIER}{MONEY_NOUNS}{HEAD_END}"
+            r"|,\s*in (?:US |Swiss )?(?:dollars|euros|francs)\b",  # 'How large, in dollars, ...?'
             re.I,
         ),
     ),
@@ -38,14 +39,14 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         "number",
         re.compile(
             rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b|\bhow big\b"
-            r"|\bthe (?:\w+ )?number of\b",
+            r"|\bthe (?:\w+ )?number of\b|,\s*in (?:days|weeks|months|years|hours|minutes)\b",  # a length in a unit
             re.I,
         ),
     ),
     (
         "time",
         re.compile(
-            r"\bwhat time\b|\bat what hour\b|\bwhen did (?:the )?(?:\w+ ){0,4}(?:start|begin|open|end|close|rise|finish"
+            r"\bwhat time\b|\bat what hour\b|\bwhen (?:did|was|were) (?:the )?(?:\w+ ){0,4}(?:start|begin|open|end|close|rise|finish"
             r"|adjourn|called to order)\b",
             re.I,
         ),
@@ -85,7 +86,8 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "person",
         re.compile(
-            rf"^\W*(?:who|whom|whose)\b|[,;]\s*(?:and\s+)?who\b|\band who\b|\b(?:which|what) {MODIFIER}(?:speakers?|participants?|members?"
+            rf"^\W*(?:who|whom|whose)\b|[,;]\s*(?:and\s+)?who\b|\band who\b|\bwhat (?:is|was|are|were) the names? of\b"
+            rf"|\b(?:which|what) {MODIFIER}(?:speakers?|participants?|members?"
             r"|experts?|persons?|person|officials?|delegates?|representatives?|chair\w*|rapporteurs?|organi[sz]ations?"
             r"|bodies|body|ngos?|agenc(?:y|ies))\b",
             re.I,
@@ -102,6 +104,8 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
 ]
 TYPE_CUES = dict(ANSWER_TYPES)
 COUNT_CUE = re.compile(r"\b(?:how many|number of)\b", re.I)
+UNIT_CUE = re.compile(r",\s*in (days|weeks|months|years|hours|minutes)\b", re.I)  # 'What maximum length, in days, ...?'
+
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
     r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
@@ -170,6 +174,7 @@ class Part:
     scored_text: str = ""  # what sentences are compared with: the part without the records it names
     slot: str = ""  # the words that name the kind of answer ('which building', 'what time'): the answer fills them
     counted: str = ""  # for a count, what it counts: the words after 'how many' / 'number of' ('adult migrants')
+    grain: str = ""  # for a date, the unit asked for: 'day' ('On what date'), 'month', 'year'; '' for any ('When')
 
     def __post_init__(self) -> None:
         self.scored_text = self.scored_text or self.text
@@ -252,7 +257,8 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
         scored = strip_records(piece) if strip else piece
         slot = answer_slot(asked_in, kind)
         counted = counted_words(asked_in) if kind == "number" else ""
-        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot, counted))
+        grain = date_grain(slot) if kind == "date" else ""
+        parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot, counted, grain))
     return parts
 
 
@@ -261,9 +267,12 @@ def answer_type(text: str) -> str:
 
 
 def counted_words(text: str) -> str:
-    """What a count counts: the words after 'how many' or 'number of', up to the next stopword ('how many adult
-    migrants are' -> 'adult migrants', 'how many of the world's migrants' -> 'world's migrants'); a State by any of
-    its names, since '93 States' answers 'how many countries'."""
+    """What a count counts: the unit a length is asked in ('..., in days'), or the words after 'how many' or 'number
+    of', up to the next stopword or verb ('how many adult migrants are' -> 'adult migrants', 'how many of the world's
+    migrants' -> 'world's migrants'); a State by any of its names, since '93 States' answers 'how many countries'."""
+    unit = UNIT_CUE.search(text)
+    if unit:
+        return unit.group(1)
     cue = COUNT_CUE.search(text)
     after = words(text[cue.end() :]) if cue else []
     skipped = STOPWORDS | QUESTION_WORDS
@@ -273,11 +282,20 @@ def counted_words(text: str) -> str:
             if counted:
                 break
             continue
+        if counted and fold(word).endswith("ed"):  # the verb: 'how many migrants disappeared' counts migrants
+            break
         counted.append(word)
     phrase = " ".join(counted[:2])
     if re.search(rf"\b(?:{STATE_NOUNS})\b", phrase, re.I):
         phrase += " " + STATE_WORDS
     return phrase
+
+
+def date_grain(slot: str) -> str:
+    """The unit a date question asks for: 'On what date ...?' wants a day ('13 December 2024'), which a month or a
+    year does not give; 'In what year ...?' a year; 'When ...?' any."""
+    found = re.search(r"\b(?:(dates?|days?)|(months?)|(years?))\b", slot, re.I)
+    return "" if not found else "day" if found.group(1) else "month" if found.group(2) else "year"
 
 
 def answer_slot(text: str, kind: str) -> str:
