@@ -58,6 +58,9 @@ class Features:
     agreement: float  # 1 when dense and BM25 both rank the top passage in their top 3
     near_miss: float  # passage_words x missing_rare: the passages meet the part's words but for a rare one, as when
     # a question asks for a detail ('in days', 'the vote') of something the records do discuss
+    missing_close: float  # missing_rare x cosine: a rare word the passages lack while the best sentence is close in
+    # meaning, as a lay word for the records' own is ('kids' for 'children'), where an absent detail leaves it far
+    unknown_close: float  # unknown x cosine: the same for words the corpus never uses
 
     def vector(self) -> list[float]:
         return list(asdict(self).values())
@@ -94,9 +97,10 @@ def features(
     agreement = bool(first and (first.dense_rank or 99) <= 3 and (first.bm25_rank or 99) <= 3)
     passage_words = max((e.passage_words for e in top), default=0.0)
     missing_rare = max(absent, default=0.0) / knowledge.idf("\0")
+    cosine = best.cosine if best else 0.0
     return Features(
         score=best.score if best else 0.0,
-        cosine=best.cosine if best else 0.0,
+        cosine=cosine,
         passage_cosine=passage_meaning(best) if best else 0.0,
         sentence_words=best.sentence_words if best else 0.0,
         passage_words=passage_words,
@@ -115,6 +119,8 @@ def features(
         missing_rare=missing_rare,
         agreement=float(agreement),
         near_miss=passage_words * missing_rare,
+        missing_close=missing_rare * cosine,
+        unknown_close=unknown * cosine,
     )
 
 
