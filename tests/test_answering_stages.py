@@ -382,6 +382,16 @@ def test_several_sources_are_one_passage_per_speaker_unless_the_question_names_t
         assert [q.passage.paragraph for q in quotes] == (["12", "13"] if named else ["12"])
 
 
+def test_the_retrievers_first_passage_is_quoted_unless_its_sentences_score_far_below(corpus):
+    lead, first = corpus.passage("CMW/C/SR.506", "12"), corpus.passage("CMW/C/SR.506", "20")
+    part = Part("is it allowed", "allowed", "text")
+    for score, quoted in ((0.6, True), (0.4, False)):  # against a best sentence of 1.0 and KEEP_RATIO 0.85
+        best, other = (evidence_of(p, p.text[: p.text.index(".") + 1]) for p in (lead, first))
+        best.hit.rank, best.score, other.score = 2, 1.0, score  # gather put the first passage's sentence lower
+        quotes = compose.choose_quotes([best, other], part, False)
+        assert ("20" in [q.passage.paragraph for q in quotes]) is quoted
+
+
 def test_an_agenda_item_brings_the_whole_agenda(assistant):
     answer = assistant.ask("What items were on the agenda of the 590th meeting?")
     assert "Organizational matters" in answer.answer and "Closure of the session" in answer.answer

@@ -22,6 +22,7 @@ MAX_QUOTES = 3  # passages quoted for a plain part
 MAX_QUOTES_LIST = 6  # ... for a list or several-sources part
 KEEP_RATIO = 0.85  # a further passage is quoted when its best sentence scores this share of the best
 KEEP_RATIO_LIST = 0.7
+TOP_HIT_RATIO = 0.5  # the retriever's first passage is quoted too when its best sentence scores this share of the best
 # A neighbouring sentence joins a quote when it scores this share of the quote's lead, up to MAX_SENTENCES in one
 # contiguous span. Measured over twelve question sets (README): fuller quotes carry more facts and cost words; from
 # 0.8 / 3, this pair gained the most facts per word (facts 0.836 -> 0.848, no set lower; median answer 187 -> 211 words)
@@ -116,6 +117,12 @@ def choose_quotes(evidence: list[Evidence], part: Part, many: bool) -> list[Quot
             continue  # several sources wanted: one passage per speaker, unless the question names the speaker
         chosen[e.passage.id] = [e]
         speakers.add(who)
+    # retrieval ranks passages better than gather ranks their sentences when the question's words are not the records'
+    # own: the first passage is quoted too; not beside a header line, which answers what retrieval cannot rank (a
+    # header embeds as a jumble of fields)
+    first = next((e for e in evidence if e.hit.rank == 1), None)
+    if first and first.passage.id not in chosen and first.score >= best * TOP_HIT_RATIO and not evidence[0].header_line:
+        chosen[first.passage.id] = [first]
     return latest_first(
         [Quote([s for lead in leads for s in grow(lead, by_passage[pid])]) for pid, leads in chosen.items()]
     )
