@@ -78,7 +78,24 @@ def without_possessive(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [w.strip("’'-") for w in WORD.findall(text) if w.strip("’'-")]
+    found = [w.strip("’'-") for w in WORD.findall(text)]
+    return [part for w in found if w for part in (uncontracted(w) if "'" in w or "’" in w else (w,))]
+
+
+# English contractions, as lay questions write them: 'they're' is 'they', not a word the corpus never uses
+CONTRACTION = re.compile(r"^(\w+?)(n['’]t|['’](?:re|ve|ll|d|m))$", re.I)
+NEGATED_BASES = {"ca": "can", "wo": "will", "sha": "shall"}  # 'can't', 'won't', 'shan't'
+
+
+def uncontracted(word: str) -> tuple[str, ...]:
+    """'they're' -> ('they',), 'don't' -> ('do', 'not'), 'won't' -> ('will', 'not'); other words unchanged."""
+    match = CONTRACTION.match(word)
+    if not match:
+        return (word,)
+    base, clitic = match.groups()
+    if clitic[0].lower() == "n":
+        return NEGATED_BASES.get(base.lower(), base), "not"
+    return (base,)
 
 
 @lru_cache(maxsize=1 << 17)

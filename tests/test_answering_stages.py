@@ -208,6 +208,21 @@ def test_no_state_hides_in_ordinary_words():
     assert states_in("the United States of America and Viet Nam") == ["United States", "Viet Nam"]
 
 
+def test_a_contraction_is_its_words_not_a_word_the_corpus_never_uses(knowledge):
+    from assistant.text import words
+
+    assert words("they're, don't, can't, won't") == ["they", "do", "not", "can", "not", "will", "not"]
+    assert words("Côte d'Ivoire and the Committee's O'Neill") == [
+        "Côte",
+        "d'Ivoire",
+        "and",
+        "the",
+        "Committee's",
+        "O'Neill",
+    ]
+    assert knowledge.unknown_share("Were they're in Geneva?") == knowledge.unknown_share("Were they in Geneva?")
+
+
 def test_a_delegation_speaks_for_its_state_an_organization_naming_one_does_not():
     assert (
         state_represented("Mexico") == "Mexico"
