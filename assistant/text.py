@@ -47,7 +47,7 @@ STOPWORDS = frozenset(
     under until up very was we were what when where which while who whom why will with would you your
     yours according say said says tell told mention mentioned anything something someone thing things
     many much whose ever also us get got give gave go went make made know want wanted please exactly
-    actually really""".split()
+    actually really roughly approximately around nearly almost ok okay""".split()
 )
 
 
