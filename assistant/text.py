@@ -78,8 +78,8 @@ def without_possessive(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    found = [w.strip("’'-") for w in WORD.findall(text)]
-    return [part for w in found if w for part in (uncontracted(w) if "'" in w or "’" in w else (w,))]
+    stripped = (w.strip("’'-") for w in WORD.findall(text))
+    return [part for w in stripped if w for part in uncontracted(w)]
 
 
 # English contractions, as lay questions write them: 'they're' is 'they', not a word the corpus never uses
@@ -89,7 +89,7 @@ NEGATED_BASES = {"ca": "can", "wo": "will", "sha": "shall"}  # 'can't', 'won't',
 
 def uncontracted(word: str) -> tuple[str, ...]:
     """'they're' -> ('they',), 'don't' -> ('do', 'not'), 'won't' -> ('will', 'not'); other words unchanged."""
-    match = CONTRACTION.match(word)
+    match = CONTRACTION.match(word) if "'" in word or "’" in word else None
     if not match:
         return (word,)
     base, clitic = match.groups()

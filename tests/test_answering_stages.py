@@ -6,7 +6,7 @@ import pytest
 
 from assistant.answering import compose
 from assistant.answering.gather import AGENDA_LINE, Evidence, asked, has_type, header_lines
-from assistant.answering.judge import FEATURE_NAMES, Judge, features, passage_meaning, subject_spoke
+from assistant.answering.judge import FEATURE_NAMES, Judge, by_subject, features, passage_meaning, spoken
 from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
 from assistant.retrieval import Hit
@@ -313,8 +313,8 @@ def test_a_document_without_speakers_speaks_in_its_own_name(corpus, knowledge):
     by_title = read("According to the committee's call for submissions, how long may a submission be?", knowledge)
     by_state = read("According to the Government of Tunisia, how long may a submission be?", knowledge)
     assert by_title.subject and by_state.subject
-    assert subject_spoke(by_title, top, knowledge) == 1.0
-    assert subject_spoke(by_state, top, knowledge) == 0.0
+    assert spoken(by_subject(by_title, top, knowledge)) == 1.0
+    assert spoken(by_subject(by_state, top, knowledge)) == 0.0
 
 
 def test_a_rare_word_the_passages_lack_marks_a_near_miss_but_the_kind_of_answer_is_not_lacking(assistant):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answering.gather import AGENDA_LINE, DATE, TYPE_EVIDENCE, Evidence, asked, echoes, of_grain
+from assistant.answering.gather import AGENDA_LINE, DATE, MONTH, TYPE_EVIDENCE, Evidence, asked, echoes, of_grain
 from assistant.answering.knowledge import Knowledge, is_chair, state_pattern, states_in
 from assistant.answering.read import Part
 from assistant.answering.records import Citation
 from assistant.documents import Document
-from assistant.text import MONTHS, STOPWORDS, fold, human_date, stems
+from assistant.text import STOPWORDS, fold, human_date, stems
 
 MAX_QUOTES = 3  # passages quoted for a plain part
 MAX_QUOTES_LIST = 6  # ... for a list or several-sources part
@@ -45,7 +45,7 @@ DOCUMENT_SPAN = re.compile(  # with the paragraph it points to, when it does: 'p
     re.I,
 )
 PLACE_SPAN = re.compile(  # not a month: 'in April 2019' is a time
-    rf"\b(?:Held at the |at the |in )(?!(?:{'|'.join(MONTHS)})\b)((?:Palais [A-Z]\w+|[A-Z][\w\-]+)(?:, [A-Z][\w\-]+)?)"
+    rf"\b(?:Held at the |at the |in )(?!{MONTH}\b)((?:Palais [A-Z]\w+|[A-Z][\w\-]+)(?:, [A-Z][\w\-]+)?)"
 )
 NUMBER_SPAN = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"

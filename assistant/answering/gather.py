@@ -20,6 +20,7 @@ from assistant.passages import Passage
 from assistant.retrieval import Hit
 from assistant.text import MONTHS, fold, stems, words
 
+MONTH = rf"(?:{'|'.join(MONTHS)})"  # a month's name
 NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen"
 # What a sentence must hold to answer a question of each type.
 TYPE_EVIDENCE: dict[str, re.Pattern] = {
@@ -33,16 +34,14 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
         re.I,
     ),
     "number": re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b(?!-)", re.I),
-    "date": re.compile(rf"\b(?:{'|'.join(MONTHS)}|1[89]\d\d|20\d\d)\b"),
+    "date": re.compile(rf"\b(?:{MONTH}|1[89]\d\d|20\d\d)\b"),
     "time": re.compile(r"\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.m\.|\bnoon\b|\bmidnight\b", re.I),
     "person": re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? [A-ZÀ-Ý]|\bChair(?:person)?: "),
     "article": re.compile(r"\barticles? \d+", re.I),
     "document": re.compile(
         r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"
     ),
-    "place": re.compile(
-        rf"\b(?:Held at|Palais|Geneva|New York|in (?!(?:{'|'.join(MONTHS)})\b)[A-Z][a-z]+)\b"
-    ),  # not 'in April'
+    "place": re.compile(rf"\b(?:Held at|Palais|Geneva|New York|in (?!{MONTH}\b)[A-Z][a-z]+)\b"),  # not 'in April'
     # English causal connectives: a reason is given with one of them ('since' and 'as' are too often of time)
     "reason": re.compile(
         r"\b(?:because|owing to|due to|given (?:that|the)|in order to|so as to|so that|reasons?|as a result|in view of"
@@ -91,13 +90,11 @@ PERSON_NAME = re.compile(
 BODY_NAME = re.compile(
     r"(?<=[a-z,;] )((?:[A-Z]{2,}|[A-Z][a-z]+-[A-Z][a-z]+)(?: [A-Z][\w\-]+)*|[A-Z][a-z]+(?: (?:of |for |on |and )?[A-Z][\w\-]+)+)"
 )
-DATE = re.compile(
-    rf"\b(?:\d{{1,2}} )?(?:{'|'.join(MONTHS)})(?: \d{{1,2}}\b,?)?(?: (?:1[89]|20)\d\d)?|\b(?:1[89]|20)\d\d\b"
-)
+DATE = re.compile(rf"\b(?:\d{{1,2}} )?{MONTH}(?: \d{{1,2}}\b,?)?(?: (?:1[89]|20)\d\d)?|\b(?:1[89]|20)\d\d\b")
 # What a date (a DATE match) must hold to be of the unit a question asks for (read.Part.grain)
 DATE_GRAINS = {
     "day": re.compile(r"(?<!\d)\d{1,2}(?!\d)"),
-    "month": re.compile(rf"\b(?:{'|'.join(MONTHS)})\b"),
+    "month": re.compile(rf"\b{MONTH}\b"),
     "year": re.compile(r"\b(?:1[89]|20)\d\d\b"),
 }
 
@@ -382,14 +379,15 @@ def speaker_key(passage: Passage) -> tuple:
 
 
 __all__ = [
+    "asked",
     "DATE",
-    "of_grain",
+    "echoes",
     "Evidence",
     "Gatherer",
-    "Weights",
-    "asked",
-    "echoes",
     "has_type",
     "is_chair",
+    "MONTH",
+    "of_grain",
     "speaker_key",
+    "Weights",
 ]

@@ -175,10 +175,6 @@ def speaker_met(reading: Reading, top: list[Evidence]) -> float:
     return float(any(e.by_speaker for e in top[:10]))
 
 
-def subject_spoke(reading: Reading, top: list[Evidence], knowledge: Knowledge) -> float:
-    return spoken(by_subject(reading, top, knowledge))
-
-
 def spoken(said: list[Evidence] | None) -> float:
     """1 when the one asked about spoke in the top evidence, or when the question asks no one in particular."""
     return 1.0 if said is None else float(bool(said))

@@ -20,6 +20,7 @@ MONEY_NOUNS = r"(?:wages?|salar(?:y|ies)|fines?|fees?|sums?|amounts?|budgets?|co
 # Where the noun a 'what ...' question asks about ends: a function word or the question's end ('What fee does ...',
 # not 'What funding mechanism ...')
 HEAD_END = r"(?= (?:of|for|in|per|to|that|do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must)\b|\s*[?,])"
+UNIT = r",\s*in (days|weeks|months|years|hours|minutes)\b"  # the unit a length is asked in: 'How long, in days, ...?'
 STATE_WORDS = STATE_NOUNS.replace("?", "").replace("|", " ")  # the same, as words: 'states countries country ...'
 # What kind of thing the answer is, from the question's grammar. Order matters: the first cue that matches wins.
 ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
@@ -39,7 +40,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
         "number",
         re.compile(
             rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b|\bhow big\b"
-            r"|\bthe (?:\w+ )?number of\b|,\s*in (?:days|weeks|months|years|hours|minutes)\b",  # a length in a unit
+            rf"|\bthe (?:\w+ )?number of\b|{UNIT}",  # a length in a unit
             re.I,
         ),
     ),
@@ -104,8 +105,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
 ]
 TYPE_CUES = dict(ANSWER_TYPES)
 COUNT_CUE = re.compile(r"\b(?:how many|number of)\b", re.I)
-UNIT_CUE = re.compile(r",\s*in (days|weeks|months|years|hours|minutes)\b", re.I)  # 'What maximum length, in days, ...?'
-
+UNIT_CUE = re.compile(UNIT, re.I)
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
     r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
