@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch while building.")
     top_k: int = Field(10, ge=1, le=100, description="Passages returned by search.")
-    answer_passages: int = Field(8, ge=1, le=50, description="Passages the answer assembler reads.")
+    answer_passages: int = Field(12, ge=1, le=50, description="Passages the answer assembler reads.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
     host: str = Field("127.0.0.1", description="Address the web service listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web service listens on.")

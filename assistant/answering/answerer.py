@@ -19,7 +19,7 @@ from assistant.retrieval import Filters, Hit
 from assistant.sentences import Sentences, sentence_spans
 from assistant.settings import Settings
 
-PASSAGES_MANY = 12  # passages read for a list or multi-part question (else settings.answer_passages)
+PASSAGES_MANY = 16  # passages read for a list or multi-part question (else settings.answer_passages)
 RELATED = 3  # closest passages offered beside an answer or an abstention
 FOOTNOTE_HITS = 5  # passages whose footnotes are read with them
 HISTORY_TURNS = 3  # earlier turns read to resolve a follow-up
