@@ -146,6 +146,17 @@ def test_a_general_comment_the_corpus_is_not_is_unheld_though_its_records_mentio
     assert read("Citing general comment No. 14, what does general comment No. 6 say?", knowledge).unheld == []
 
 
+def test_a_held_general_comment_a_question_names_is_preferred_to_the_texts_citing_it(assistant, knowledge):
+    assert read("What does general comment No. 6 say about regular pathways?", knowledge).instruments == [
+        "CMW-GC6-concept-note"
+    ]
+    assert read("What does CMW general comment No. 7 say about climate?", knowledge).instruments == []
+    draft = assistant.answerer.draft("What does general comment No. 6 say about regular pathways?")
+    own = [e for e in draft.evidence[0] if e.own_instrument]
+    assert own and {e.passage.doc_id for e in own} == {"CMW-GC6-concept-note"}
+    assert all(not e.own_instrument for e in draft.evidence[0] if e.passage.doc_id != "CMW-GC6-concept-note")
+
+
 def test_states_people_and_names_are_found_however_the_question_spells_them(knowledge):
     reading = read("What did the Mexican representative say about Mr. Flin's remarks on the Olympic games?", knowledge)
     assert reading.states == ["Mexico"]

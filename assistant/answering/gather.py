@@ -183,6 +183,7 @@ class Weights:
     header_line: float = 0.15
     answer_type: float = 0.20
     is_question: float = -0.10
+    own_instrument: float = 0.10
 
 
 @dataclass
@@ -201,6 +202,7 @@ class Evidence:
     named: float  # share of the question's named constraints that the passage mentions
     typed: bool  # the sentence holds the kind of thing asked for
     own_record: bool = False  # the passage is of a record the question names (its header speaks for it)
+    own_instrument: bool = False  # ... of a general comment or recommendation it names, not a text citing one
     header_line: int = 0  # for a header line of the kind the part asks about ('rose at': 'finish'), its kind + 1
     context_stems: frozenset = frozenset()  # the stems of the passage's context (shared by its sentences)
     header_share: float = 0.0  # for a header line, the (IDF-weighted) share of the part's words it answers to: its
@@ -337,6 +339,7 @@ class Gatherer:
                         header_line=lines[i].kind if lines and lines[i].words & wanted.keys() else 0,
                         header_share=share(wanted, lines[i].words) if lines else 0.0,
                         own_record=p.doc_id in reading.documents,
+                        own_instrument=p.doc_id in reading.instruments,
                         context_stems=context_stems,
                     )
                     evidence.score = self.score(evidence, sentence)
@@ -355,6 +358,7 @@ class Gatherer:
             + w.named * e.named
             + w.answer_type * e.typed
             + w.header_line * e.header_share * (1 + e.own_record)
+            + w.own_instrument * e.own_instrument
             + w.is_question * sentence.rstrip().endswith("?")
         )
 

@@ -187,6 +187,7 @@ class Reading:
     question: str
     parts: list[Part]
     documents: list[str] = field(default_factory=list)  # doc_ids the question names (meeting, session, symbol)
+    instruments: list[str] = field(default_factory=list)  # held general comments and recommendations it names
     unheld: list[str] = field(default_factory=list)  # records it names that the corpus does not hold
     speakers: list[Speaker] = field(default_factory=list)  # speakers it names, found in the corpus
     persons: list[str] = field(default_factory=list)  # people it names by title: 'Mr. Flin' -> 'Flin'
@@ -227,6 +228,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
     content = strip_records(question) if documents or unheld else question
     reading = Reading(question=question, parts=split_parts(question, strip=bool(documents or unheld)))
     reading.documents, reading.unheld = documents, unheld
+    reading.instruments = held_instruments(question, knowledge)
     reading.speakers = knowledge.speakers_named(question)
     reading.persons = [without_possessive(m.group(1).split()[-1]) for m in TITLE_NAME.finditer(question)]
     reading.states = list(states_in(question))
@@ -343,6 +345,14 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
         doc = knowledge.symbols.get(fold(match.group()))
         found.append(doc) if doc else unheld.append(match.group())
     return list(dict.fromkeys(found)), unheld + unheld_instruments(question, knowledge)
+
+
+def held_instruments(question: str, knowledge: Knowledge) -> list[str]:
+    """The documents that are the general comments and recommendations a question names ('How does general comment
+    No. 5 define ...?'): their own passages answer before those that cite them."""
+    named = INSTRUMENT_REF.finditer(question)
+    held = (knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body")) for m in named)
+    return list(dict.fromkeys(doc for docs in held for doc in docs))
 
 
 def unheld_instruments(question: str, knowledge: Knowledge) -> list[str]:
