@@ -26,6 +26,7 @@ def knowledge(assistant):
     [
         ("Who chaired the 590th meeting?", "person"),
         ("When did the 608th meeting end?", "time"),
+        ("When did the public part of the 232nd meeting end?", "time"),  # the event may take several words to name
         ("On what date was the record issued?", "date"),
         ("How many States parties does the Convention have?", "number"),
         ("What proportion of migrants are migrant workers?", "share"),
@@ -60,6 +61,7 @@ def test_a_reason_is_evidenced_by_a_causal_connective_not_by_any_word():
     assert not has_type("The dialogue was postponed to the next session.", "reason")
     assert not has_type("Since 2019, 12 States have ratified it.", "reason")  # 'since' is as often of time
     assert has_type("The seminar was held in Rabat.", "place")
+    assert has_type("It adopted the two general comments (No. 38/7 and No. 39/8).", "document")  # plurals too
     assert not has_type("At its thirtieth session in April 2019, it set up a working group.", "place")  # a time
 
 

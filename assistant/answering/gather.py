@@ -39,7 +39,7 @@ TYPE_EVIDENCE: dict[str, re.Pattern] = {
     "person": re.compile(r"\b(?:Mr|Ms|Mrs|Dr|Prof)\.? [A-ZÀ-Ý]|\bChair(?:person)?: "),
     "article": re.compile(r"\barticles? \d+", re.I),
     "document": re.compile(
-        r"\b(?:general (?:comment|recommendation)|resolution|[A-Z]{2,}/[A-Z0-9/.]+|report|Convention|Protocol)\b"
+        r"\b(?:general (?:comment|recommendation)s?|resolutions?|[A-Z]{2,}/[A-Z0-9/.]+|reports?|Conventions?|Protocols?)\b"
     ),
     "place": re.compile(rf"\b(?:Held at|Palais|Geneva|New York|in (?!{MONTH}\b)[A-Z][a-z]+)\b"),  # not 'in April'
     # English causal connectives: a reason is given with one of them ('since' and 'as' are too often of time)

@@ -47,7 +47,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "time",
         re.compile(
-            r"\bwhat time\b|\bat what hour\b|\bwhen (?:did|was|were) (?:the )?(?:\w+ ){0,4}(?:start|begin|open|end|close|rise|finish"
+            r"\bwhat time\b|\bat what hour\b|\bwhen (?:did|was|were) (?:the )?(?:\w+ ){0,8}(?:start|begin|open|end|close|rise|finish"
             r"|adjourn|called to order)\b",
             re.I,
         ),
