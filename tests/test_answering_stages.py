@@ -34,6 +34,7 @@ def knowledge(assistant):
         ("How much is the fine for withholding a passport?", "amount"),
         ("What funding mechanism is being rolled out?", "text"),  # the noun asked about is the mechanism
         ("What maximum number of days may a migrant be detained?", "number"),
+        ("Which age-assessment methods should States avoid?", "text"),  # 'age' in a compound asks no age
         ("Which general comment deals with detention?", "document"),
         ("Which articles of the Convention match objective 6?", "article"),
         ("Which countries spoke at the meeting?", "state"),

@@ -39,7 +39,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "number",
         re.compile(
-            rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b|\bhow big\b"
+            rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b(?!-)|\bhow big\b"
             rf"|\bthe (?:\w+ )?number of\b|{UNIT}",  # a length in a unit
             re.I,
         ),
