@@ -105,6 +105,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
 ]
 TYPE_CUES = dict(ANSWER_TYPES)
 COUNT_CUE = re.compile(r"\b(?:how many|number of)\b", re.I)
+DATE_UNIT = re.compile(r"\b(?:(dates?|days?)|(months?)|(years?))\b", re.I)  # the unit a date question's slot names
 UNIT_CUE = re.compile(UNIT, re.I)
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
@@ -296,7 +297,7 @@ def counted_words(text: str) -> str:
 def date_grain(slot: str) -> str:
     """The unit a date question asks for: 'On what date ...?' wants a day ('13 December 2024'), which a month or a
     year does not give; 'In what year ...?' a year; 'When ...?' any."""
-    found = re.search(r"\b(?:(dates?|days?)|(months?)|(years?))\b", slot, re.I)
+    found = DATE_UNIT.search(slot)
     return "" if not found else "day" if found.group(1) else "month" if found.group(2) else "year"
 
 
@@ -359,9 +360,9 @@ def unheld_instruments(question: str, knowledge: Knowledge) -> list[str]:
     """The general comments and recommendations a question names when the corpus is none of them: it may mention
     them ('the Committee's future general comment No. 7'), but cannot say what they say. One held is enough ('Citing
     general comment No. 14, how does joint general comment No. 3 ...?')."""
-    named = list(INSTRUMENT_REF.finditer(question))
-    held = [knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body")) for m in named]
-    return [] if any(held) else [" ".join(m.group().split()) for m in named]
+    if held_instruments(question, knowledge):
+        return []
+    return [" ".join(m.group().split()) for m in INSTRUMENT_REF.finditer(question)]
 
 
 def proper_names(text: str, reading: Reading) -> list[str]:
