@@ -127,6 +127,14 @@ def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     # 'in which' breaks as 'in what' does
     where = read("Who chaired the 232nd meeting and in which building was it held?", knowledge)
     assert [p.answer_type for p in where.parts] == ["person", "place"]
+    # two question words of one clause ask two things of it
+    both = read("When and where was the 232nd meeting held, and who chaired it?", knowledge)
+    assert [p.text for p in both.parts] == [
+        "When was the 232nd meeting held",
+        "where was the 232nd meeting held",
+        "who chaired it",
+    ]
+    assert [p.answer_type for p in both.parts] == ["date", "place", "person"]
 
 
 def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept(knowledge):

@@ -246,7 +246,7 @@ def read(question: str, knowledge: Knowledge) -> Reading:
 def split_parts(question: str, strip: bool = False) -> list[Part]:
     """The parts of a question, each with its answer type and focus (without the records it names, when `strip`:
     those are a filter); one part for a simple question."""
-    pieces = [p.strip(" ,;?") for p in PART_BREAK.split(question)]
+    pieces = coordinated([p.strip(" ,;?") for p in PART_BREAK.split(question)])
     pieces = [p for p in pieces if len(content_words(p)) >= 1 and len(p.split()) >= 2]
     if len(pieces) <= 1:
         pieces = [question.strip()]
@@ -263,6 +263,18 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
         grain = date_grain(slot) if kind == "date" else ""
         parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot, counted, grain))
     return parts
+
+
+def coordinated(pieces: list[str]) -> list[str]:
+    """'When and where was it held?' asks two questions of one clause: a question word standing alone takes the next
+    piece's clause as its own ('When was it held', 'where was it held')."""
+    out = []
+    for piece, following in zip(pieces, [*pieces[1:], ""], strict=True):
+        head, _, clause = following.partition(" ")
+        if fold(piece) in QUESTION_WORDS and fold(head) in QUESTION_WORDS and clause:
+            piece = f"{piece} {clause}"
+        out.append(piece)
+    return out
 
 
 def answer_type(text: str) -> str:
