@@ -197,6 +197,16 @@ def test_a_session_names_its_record_and_the_documents_about_it(assistant):
     assert "19 to 30 September 2022" in answer.answer, answer.answer
 
 
+def test_a_question_comparing_records_reads_each_of_them_first(assistant):
+    # SR.232 has many passages on ratification, closer than SR.506's: each record's best come first, in turn
+    draft = assistant.answerer.draft("What did the 232nd and 506th meetings say about ratification?")
+    assert [h.passage.document for h in draft.hits[:4]] == ["CMW/C/SR.232", "CMW/C/SR.506"] * 2
+    closing = assistant.answerer.draft(
+        "What did the Chair say about resources at the thirty-ninth and fortieth sessions?"
+    )
+    assert {h.passage.document for h in closing.hits[:2]} == {"CMW/C/SR.590", "CMW/C/SR.608"}
+
+
 def test_the_closest_of_partly_named_speakers_is_the_one_meant(assistant):
     # 'National Human Rights Council of Morocco (CNDH)', not the 'Moroccan Human Rights Association (AMDH)'
     answer = assistant.ask("What did Morocco's National Human Rights Council say about the media?")

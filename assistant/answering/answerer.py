@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from assistant.retrieval import Filters, Hit
 from assistant.sentences import Sentences, sentence_spans
 from assistant.settings import Settings
 
+EACH_DOCUMENT = 4  # passages of each record a question compares that come first (Answerer.search)
 PASSAGES_MANY = 16  # passages read for a list or multi-part question (else settings.answer_passages)
 RELATED = 3  # closest passages offered beside an answer or an abstention
 FOOTNOTE_HITS = 5  # passages whose footnotes are read with them
@@ -86,7 +87,7 @@ class Answerer:
         # one at a time, each through the recent-query cache: on a query's one thread a batch only adds padding
         # (a question of 34 word pieces and parts of 20 and 13: 16 ms as a batch, 11 ms apart)
         vectors = np.stack([self.retriever.embedder.encode_query(text) for text in [query, *parts]])
-        hits = self.retriever.search(query, k=k, filters=self.scoped(filters, reading), vector=vectors[0])
+        hits = self.search(query, k, filters, reading, vectors[0])
         hits += self.named_headers(reading, hits)
         hits += self.called_footnotes(hits)
         draft = Draft(question, resolved, reading, hits)
@@ -156,9 +157,28 @@ class Answerer:
             return Filters(document=list(reading.documents))
         if filters.document:
             return filters
-        from dataclasses import replace
-
         return replace(filters, document=list(reading.documents))
+
+    def search(self, query: str, k: int, filters: Filters | None, reading: Reading, vector: np.ndarray) -> list[Hit]:
+        """The passages that best answer the question. One that names several records (or, naming none, several
+        general comments) compares them: each one's best passages come first, in turn, so that one record's many close
+        passages do not crowd out another's."""
+        scoped = self.scoped(filters, reading)
+        hits = self.retriever.search(query, k=k, filters=scoped, vector=vector)
+        named = reading.documents or reading.instruments
+        if len(named) < 2 or (filters and filters.document):
+            return hits
+        each = [
+            self.retriever.search(
+                query, k=EACH_DOCUMENT, filters=replace(scoped or Filters(), document=[d]), vector=vector
+            )
+            for d in named
+        ]
+        first: dict[str, Hit] = {}
+        for hit in [found[i] for i in range(EACH_DOCUMENT) for found in each if i < len(found)] + hits:
+            first.setdefault(hit.passage.id, hit)
+        chosen = list(first.values())[: max(k, len(named) * EACH_DOCUMENT)]
+        return [replace(hit, rank=rank) for rank, hit in enumerate(chosen, start=1)]
 
     def named_headers(self, reading: Reading, hits: list[Hit]) -> list[Hit]:
         """The header of each record the question names, when the search did not bring it."""
