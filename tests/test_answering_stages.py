@@ -142,6 +142,10 @@ def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept
     assert read("What does CMW/C/SR.232 say about Morocco?", knowledge).documents == ["CMW-C-SR.232"]
     reading = read("Who chaired the 999th meeting?", knowledge)
     assert reading.documents == [] and reading.unheld == ["meeting 999"]
+    # a series of sessions names each one
+    for series in ("thirty-ninth and fortieth sessions", "39th, 40th sessions"):
+        assert read(f"What did the Chair say at the {series}?", knowledge).documents == ["CMW-C-SR.590", "CMW-C-SR.608"]
+    assert read("What about human rights and the last session?", knowledge).documents == []
 
 
 def test_a_general_comment_the_corpus_is_not_is_unheld_though_its_records_mention_it(knowledge):

@@ -133,7 +133,9 @@ MEETING_REF = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\s+(?:and\s+\d{1,4}(?:st|nd
 # the noun goes with the reference, not into the focus
 RECORD_OF_MEETING = re.compile(r"(?:\b(?:summary |official )?records? of (?:the |its )?)?" + MEETING_REF.pattern, re.I)
 THE_RECORD = re.compile(r"\b(?:its|the|that|this) (?:summary |official )?record\b", re.I)
-SESSION_REF = re.compile(r"\b((?:[a-z]+-)?[a-z]+|\d{1,3}(?:st|nd|rd|th))\s+sessions?\b", re.I)
+ORDINAL = r"(?:[a-z]+-)?[a-z]*(?:st|nd|rd|th)|\d{1,3}(?:st|nd|rd|th)"  # every English ordinal ends so
+SERIES_BREAK = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)  # 'thirty-eighth, thirty-ninth and fortieth'
+SESSION_REF = re.compile(rf"\b((?:{ORDINAL})(?:(?:{SERIES_BREAK.pattern})(?:{ORDINAL}))*)\s+sessions?\b", re.I)
 SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
 # 'CMW general comment No. 7', 'the joint general comments No. 38/7', 'general recommendation No. 26'
 INSTRUMENT_REF = re.compile(
@@ -333,7 +335,7 @@ def strip_records(question: str) -> str:
     """The question without the records it names: those become a filter, not words to match."""
     text = THE_RECORD.sub(" ", RECORD_OF_MEETING.sub(" ", question))
     text = SYMBOL_REF.sub(" ", text)
-    text = SESSION_REF.sub(lambda m: " " if session_key(m.group(1)) else m.group(), text)
+    text = SESSION_REF.sub(lambda m: " " if session_keys(m.group(1)) else m.group(), text)
     return " ".join(text.split()) or question
 
 
@@ -346,10 +348,7 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
         for number in map(int, re.findall(r"\d+", match.group())):
             doc = knowledge.meetings.get(number)
             found.append(doc) if doc else unheld.append(f"meeting {number}")
-    for match in SESSION_REF.finditer(question):
-        key = session_key(match.group(1))
-        if key is None:
-            continue
+    for key in (key for match in SESSION_REF.finditer(question) for key in session_keys(match.group(1))):
         mentioning = knowledge.mentioning(f"{key} session")  # its record, and the documents about it
         found += knowledge.sessions.get(key, []) + mentioning
         if not found and not mentioning:
@@ -358,6 +357,12 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
         doc = knowledge.symbols.get(fold(match.group()))
         found.append(doc) if doc else unheld.append(match.group())
     return list(dict.fromkeys(found)), unheld + unheld_instruments(question, knowledge)
+
+
+def session_keys(series: str) -> list[str]:
+    """The sessions a series of ordinals names ('thirty-ninth and fortieth' -> both); words that are no ordinal
+    ('human rights and fortieth') name none."""
+    return [key for key in map(session_key, SERIES_BREAK.split(series)) if key]
 
 
 def held_instruments(question: str, knowledge: Knowledge) -> list[str]:
