@@ -146,6 +146,15 @@ def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept
     for series in ("thirty-ninth and fortieth sessions", "39th, 40th sessions"):
         assert read(f"What did the Chair say at the {series}?", knowledge).documents == ["CMW-C-SR.590", "CMW-C-SR.608"]
     assert read("What about human rights and the last session?", knowledge).documents == []
+    # and by the date of its meeting, to the month at least; a record dated to the month is of any day in it
+    assert read("Who chaired the meetings in December 2024 and April 2025?", knowledge).documents == [
+        "CMW-C-SR.590",
+        "CMW-C-SR.608",
+    ]
+    assert read("What was said at the September 2022 Geneva discussion?", knowledge).documents == ["CMW-C-SR.506"]
+    assert read("Who spoke at the meeting of 27 September 2013?", knowledge).documents == ["CMW-C-SR.232"]
+    for undated in ("Where did the working group hold its meeting in 2022?", "Who spoke at the meeting on 3 May 2019?"):
+        assert read(undated, knowledge).documents == []
 
 
 def test_a_general_comment_the_corpus_is_not_is_unheld_though_its_records_mention_it(knowledge):

@@ -199,6 +199,7 @@ class Knowledge:
     document_texts: dict[str, str] = field(default_factory=dict)  # doc_id -> its passages' text, folded
     known: dict[str, bool] = field(default_factory=dict)  # word -> whether the corpus has a form of it (a cache)
     voiced: set[str] = field(default_factory=set)  # documents whose passages have speakers (summary records)
+    record_dates: dict[str, str] = field(default_factory=dict)  # a summary record's doc_id -> its meeting's ISO date
     instruments: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # ('comment', 5) -> doc_ids whose
     # title is that general comment or recommendation ('Joint general comment No. 3 (2017) ... and No. 22 (2017)')
 
@@ -255,6 +256,7 @@ class Knowledge:
         )
         knowledge.corpus_states = set(states_in(" ".join(p.text for p in passages)))
         knowledge.voiced = {p.doc_id for p in passages if p.speaker}
+        knowledge.record_dates = {p.doc_id: p.date for p in passages if p.doc_id in knowledge.voiced and p.date}
         for doc_id, title in {p.doc_id: p.title for p in passages}.items():
             for key in instruments_titled(title or ""):
                 knowledge.instruments.setdefault(key, []).append(doc_id)

@@ -135,6 +135,16 @@ RECORD_OF_MEETING = re.compile(r"(?:\b(?:summary |official )?records? of (?:the 
 THE_RECORD = re.compile(r"\b(?:its|the|that|this) (?:summary |official )?record\b", re.I)
 ORDINAL = r"(?:[a-z]+-)?[a-z]*(?:st|nd|rd|th)|\d{1,3}(?:st|nd|rd|th)"  # every English ordinal ends so
 SERIES_BREAK = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.I)  # 'thirty-eighth, thirty-ninth and fortieth'
+MONTH_NAME = "|".join(MONTHS)
+WHEN = rf"(?:\d{{1,2}} )?(?:{MONTH_NAME}) (?:19|20)\d\d"  # to the month at least: 'a meeting in 2022' may be any
+DATES = rf"(?:{WHEN})(?:(?:{SERIES_BREAK.pattern})(?:the )?(?:{WHEN}))*"
+MEETING_NOUN = r"(?:meetings?|sessions?|discussions?|sittings?|debates?)"
+# A meeting named by its date: 'the meeting on 27 September 2022', 'its meetings in December 2024 and April 2025',
+# 'the April 2025 meeting', 'the September 2022 Geneva discussion' (up to two words between, none a function word)
+DATED_MEETING = re.compile(
+    rf"\b{MEETING_NOUN} (?:held )?(?:on|of|in) ({DATES})\b"
+    rf"|\b({DATES})(?: (?!(?:the|a|an|its|their|and|of|in|on|at)\b)[\w-]+){{0,2}} {MEETING_NOUN}\b"
+)
 SESSION_REF = re.compile(rf"\b((?:{ORDINAL})(?:(?:{SERIES_BREAK.pattern})(?:{ORDINAL}))*)\s+sessions?\b", re.I)
 SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\bSR\.\d+\b")
 # 'CMW general comment No. 7', 'the joint general comments No. 38/7', 'general recommendation No. 26'
@@ -353,10 +363,21 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
         found += knowledge.sessions.get(key, []) + mentioning
         if not found and not mentioning:
             unheld.append(f"{key} session")
+    for match in DATED_MEETING.finditer(question):
+        for when in re.findall(WHEN, match.group(1) or match.group(2)):
+            found += records_dated(when, knowledge)
     for match in SYMBOL_REF.finditer(question):
         doc = knowledge.symbols.get(fold(match.group()))
         found.append(doc) if doc else unheld.append(match.group())
     return list(dict.fromkeys(found)), unheld + unheld_instruments(question, knowledge)
+
+
+def records_dated(when: str, knowledge: Knowledge) -> list[str]:
+    """The records of meetings held on a date, as precise as it is: '27 September 2022', 'April 2025'. A record that
+    gives only its month ('September 2013') is of any day in it."""
+    day, month, year = re.fullmatch(rf"(?:(\d{{1,2}}) )?({MONTH_NAME}) (\d{{4}})", when).groups()
+    asked = "-".join(filter(None, [year, f"{MONTHS.index(month) + 1:02d}", day and f"{int(day):02d}"]))
+    return [doc for doc, held in knowledge.record_dates.items() if held.startswith(asked) or asked.startswith(held)]
 
 
 def session_keys(series: str) -> list[str]:
