@@ -127,6 +127,10 @@ def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     # 'in which' breaks as 'in what' does
     where = read("Who chaired the 232nd meeting and in which building was it held?", knowledge)
     assert [p.answer_type for p in where.parts] == ["person", "place"]
+    # a clause that sets the scene asks nothing: the question after its comma does
+    scene = read("When a child crosses a border, should officials see a migrant or a child?", knowledge)
+    assert [p.answer_type for p in scene.parts] == ["text"]
+    assert read("If I am detained, how long can they keep me?", knowledge).parts[0].answer_type == "number"
     # two question words of one clause ask two things of it
     both = read("When and where was the 232nd meeting held, and who chaired it?", knowledge)
     assert [p.text for p in both.parts] == [

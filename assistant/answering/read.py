@@ -123,6 +123,12 @@ PART_BREAK = re.compile(
     r"|,\s+and\s+(?=(?:will|would|can|could|should|must|may|has|have|had)\b)",
     re.I,
 )
+# A clause that sets the scene of a question, up to the comma after which the question itself opens
+SCENE = re.compile(
+    r"^(?:when|whenever|where|if|once|while|after|before|since)\b[^,?]*,\s*(?=(?:what|which|who|whom|whose|when|where"
+    r"|why|how|did|does|do|is|are|was|were|can|could|should|would|will|must|may|has|have|had)\b)",
+    re.I,
+)
 QUESTION_WORDS = frozenset(
     """what which who whom whose when where why how did does do is are was were can could should would will
     tell explain describe list name give show find please""".split()
@@ -262,13 +268,13 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
     pieces = [p for p in pieces if len(content_words(p)) >= 1 and len(p.split()) >= 2]
     if len(pieces) <= 1:
         pieces = [question.strip()]
-    whole_type = answer_type(question)
+    whole_type = answer_type(main_clause(question))
     parts = []
     for piece in pieces:
-        kind = answer_type(piece)
-        asked_in = piece  # the words whose cue gave the type
+        asked_in = main_clause(piece)  # the words whose cue gave the type
+        kind = answer_type(asked_in)
         if kind == "text" and len(pieces) == 1:
-            kind, asked_in = whole_type, question
+            kind, asked_in = whole_type, main_clause(question)
         scored = strip_records(piece) if strip else piece
         slot = answer_slot(asked_in, kind)
         counted = counted_words(asked_in) if kind == "number" else ""
@@ -287,6 +293,13 @@ def coordinated(pieces: list[str]) -> list[str]:
             piece = f"{piece} {clause}"
         out.append(piece)
     return out
+
+
+def main_clause(text: str) -> str:
+    """A question after the clause that sets its scene: 'When a child crosses a border, should officials ...?' asks
+    no date, 'If I am detained, how long ...?' a length."""
+    scene = SCENE.match(text)
+    return text[scene.end() :] if scene else text
 
 
 def answer_type(text: str) -> str:
