@@ -131,6 +131,12 @@ def test_a_question_of_several_parts_is_read_part_by_part(knowledge):
     scene = read("When a child crosses a border, should officials see a migrant or a child?", knowledge)
     assert [p.answer_type for p in scene.parts] == ["text"]
     assert read("If I am detained, how long can they keep me?", knowledge).parts[0].answer_type == "number"
+    # a question opened by any preposition after 'and' is a part of its own: 'and of what date'
+    cited = read("Which resolution does the note cite, and of what date is it?", knowledge)
+    assert [p.answer_type for p in cited.parts] == ["document", "date"]
+    # a time is asked by the verb that ends the clause, not by the same word as an adjective
+    assert read("When did the 590th meeting open?", knowledge).parts[0].answer_type == "time"
+    assert read("When did the committee hold its open discussion day?", knowledge).parts[0].answer_type == "date"
     # two question words of one clause ask two things of it
     both = read("When and where was the 232nd meeting held, and who chaired it?", knowledge)
     assert [p.text for p in both.parts] == [

@@ -47,8 +47,9 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "time",
         re.compile(
+            # the verb ends the clause: 'When did the meeting open?', not 'When did it hold its open discussion day?'
             r"\bwhat time\b|\bat what hour\b|\bwhen (?:did|was|were) (?:the )?(?:\w+ ){0,8}(?:start|begin|open|end|close|rise|finish"
-            r"|adjourn|called to order)\b",
+            r"|adjourn|called to order)(?:ed)?\b\s*(?:[?,;]|$)",
             re.I,
         ),
     ),
@@ -117,7 +118,7 @@ LIST_CUE = re.compile(
 # Where one question asks several things: 'Who chaired it, and where was it held?', 'When? Where?', 'Can I send it
 # in French, and will it be translated?'
 PART_BREAK = re.compile(
-    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:(?:in|on|at|from|by|for|under|to|with) (?:what|which)"
+    r"\?\s+(?=\S)|;\s+|,?\s+(?:and|also|as well as)\s+(?=(?:(?:in|on|at|of|from|by|for|under|to|with|about|during|after|before|since|until) (?:what|which)"
     r"|what|which|who|whom|when|where|why|how|did|does|do|is|are|was|were)\b)"
     # a modal or 'have' opens a second question only after a comma: 'was detained and has been released' is one
     r"|,\s+and\s+(?=(?:will|would|can|could|should|must|may|has|have|had)\b)",
