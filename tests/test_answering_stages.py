@@ -7,8 +7,9 @@ import pytest
 from assistant.answering import compose
 from assistant.answering.gather import AGENDA_LINE, Evidence, asked, has_type, header_lines
 from assistant.answering.judge import FEATURE_NAMES, Judge, by_subject, features, passage_meaning, spoken
-from assistant.answering.knowledge import close_spelling, demonym_state, state_represented, states_in
+from assistant.answering.knowledge import Knowledge, close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
+from assistant.passages import Passage
 from assistant.retrieval import Hit
 from assistant.text import stems
 
@@ -165,6 +166,40 @@ def test_records_are_named_by_meeting_session_or_symbol_and_unheld_ones_are_kept
     assert read("Who spoke at the meeting of 27 September 2013?", knowledge).documents == ["CMW-C-SR.232"]
     for undated in ("Where did the working group hold its meeting in 2022?", "Who spoke at the meeting on 3 May 2019?"):
         assert read(undated, knowledge).documents == []
+
+
+def passage(doc_id: str, title: str, text: str, session: str | None = None) -> Passage:
+    return Passage(doc_id, doc_id, title, "1", 1, False, "paragraph", text, "x.txt", 1, 0, session=session)
+
+
+def test_a_joint_comment_is_named_by_both_its_numbers_and_a_session_by_its_own_body():
+    knowledge = Knowledge.collect(
+        [
+            passage(
+                "CMW-C-GC-4-CRC-C-GC-23",
+                "Joint general comment No. 4 (2017) of the CMW and No. 23 (2017) of the CRC",
+                "Children.",
+            ),
+            passage("CAT-C-GC-4", "General comment No. 4 (2017) on article 3", "Adopted at its nineteenth session."),
+            passage("CMW-C-GC-2", "General comment No. 2 on irregular migrants", "Migrants."),
+            passage(
+                "CMW-C-SR.232", "Summary record of the 232nd meeting", "Ratification.", session="Nineteenth session"
+            ),
+        ]
+    )
+    for joint in ("joint general comment No. 4/No. 23", "general comment No. 4/23", "joint general comment No. 4"):
+        assert read(f"What does {joint} say?", knowledge).instruments == ["CMW-C-GC-4-CRC-C-GC-23"]
+    assert read("What does general comment No. 4 say?", knowledge).instruments == [
+        "CMW-C-GC-4-CRC-C-GC-23",
+        "CAT-C-GC-4",
+    ]
+    assert read("Do general comments No. 2 and No. 4 agree?", knowledge).instruments == [
+        "CMW-C-GC-2",
+        "CMW-C-GC-4-CRC-C-GC-23",
+        "CAT-C-GC-4",
+    ]
+    # the CMW's nineteenth session is its record's; the CAT comment mentions the CAT's own
+    assert read("What was said at the nineteenth session?", knowledge).documents == ["CMW-C-SR.232"]
 
 
 def test_a_general_comment_the_corpus_is_not_is_unheld_though_its_records_mention_it(knowledge):

@@ -303,10 +303,20 @@ class Knowledge:
             docs = [d for d in docs if fold(body) in re.split(r"[-/.]", fold(self.names.get(d, d)) + "-" + fold(d))]
         return docs
 
-    def mentioning(self, phrase: str) -> list[str]:
-        """Documents whose text mentions a phrase ('thirty-fifth session'), in corpus order."""
+    def mentioning(self, phrase: str, like: list[str] | None = None) -> list[str]:
+        """Documents whose text mentions a phrase ('thirty-fifth session'), in corpus order; with `like`, only those
+        of the same body as these documents: the CMW's nineteenth session is not the one a CAT comment mentions."""
         folded = fold(phrase)
-        return [doc_id for doc_id, text in self.document_texts.items() if folded in text]
+        bodies = {body_of(d) for d in like or []}
+        return [
+            doc_id
+            for doc_id, text in self.document_texts.items()
+            if folded in text and (not bodies or body_of(doc_id) in bodies)
+        ]
+
+    def is_joint(self, doc_id: str) -> bool:
+        """Whether a document is a joint general comment: its title names two ('No. 3 ... and No. 22')."""
+        return sum(doc_id in docs for docs in self.instruments.values()) >= 2
 
     def is_common(self, word: str) -> bool:
         """A word in more than COMMON_SHARE of the passages ('Convention', 'Committee') is the corpus's topic, not
@@ -352,6 +362,11 @@ def collect_speakers(passages: list[Passage], chairs: dict[str, str]) -> list[Sp
             p.doc_id, p.speaker, p.affiliation, person, frozenset(keys)
         )
     return list(found.values())
+
+
+def body_of(doc_id: str) -> str:
+    """The body a document's id or symbol begins with: 'CMW-C-SR.590' -> 'cmw', 'CAT-C-GC-4' -> 'cat'."""
+    return fold(re.split(r"[-/.]", doc_id)[0])
 
 
 def instruments_titled(title: str) -> list[tuple[str, int]]:

@@ -157,7 +157,7 @@ SYMBOL_REF = re.compile(r"\b(?:[A-Z]{2,6}/)+(?:[A-Z]{1,3}/)*(?:SR|GC)[./]\d+\b|\
 # 'CMW general comment No. 7', 'the joint general comments No. 38/7', 'general recommendation No. 26'
 INSTRUMENT_REF = re.compile(
     r"\b(?:(?P<body>(?-i:[A-Z]{2,6}))(?:['’]s)? (?:(?-i:[a-z]+) )?)?general (?P<kind>comment|recommendation)s? "
-    r"(?:No\.|Nos\.|number) ?(?P<number>\d+)(?:/\d+)?",
+    r"(?:No\.|Nos\.|number) ?(?P<number>\d+)(?P<pair>\s?/\s?(?:No\. ?)?\d+|,? and (?:No\. ?)?\d+)?",
     re.I,
 )
 NUMBERED_REF = re.compile(r"\b(?:No\.|number)\s?(\d+)|\b(\d{1,3}/\d{1,4})\b", re.I)
@@ -373,8 +373,9 @@ def named_records(question: str, knowledge: Knowledge) -> tuple[list[str], list[
             doc = knowledge.meetings.get(number)
             found.append(doc) if doc else unheld.append(f"meeting {number}")
     for key in (key for match in SESSION_REF.finditer(question) for key in session_keys(match.group(1))):
-        mentioning = knowledge.mentioning(f"{key} session")  # its record, and the documents about it
-        found += knowledge.sessions.get(key, []) + mentioning
+        records = knowledge.sessions.get(key, [])
+        mentioning = knowledge.mentioning(f"{key} session", like=records)  # the documents about it
+        found += records + mentioning
         if not found and not mentioning:
             unheld.append(f"{key} session")
     for match in DATED_MEETING.finditer(question):
@@ -403,9 +404,20 @@ def session_keys(series: str) -> list[str]:
 def held_instruments(question: str, knowledge: Knowledge) -> list[str]:
     """The documents that are the general comments and recommendations a question names ('How does general comment
     No. 5 define ...?'): their own passages answer before those that cite them."""
-    named = INSTRUMENT_REF.finditer(question)
-    held = (knowledge.holds_instrument(fold(m.group("kind")), int(m.group("number")), m.group("body")) for m in named)
-    return list(dict.fromkeys(doc for docs in held for doc in docs))
+    held: list[str] = []
+    for match in INSTRUMENT_REF.finditer(question):
+        kind, body = fold(match.group("kind")), match.group("body")
+        # a joint comment is named by both its numbers: 'No. 4/23', 'No. 4/No. 23', 'Nos. 3 and 22'
+        numbers = [match.group("number"), *re.findall(r"\d+", match.group("pair") or "")]
+        docs = [set(knowledge.holds_instrument(kind, int(n), body)) for n in numbers]
+        both = set.intersection(*docs)
+        if re.search(r"\bjoint\s+$", question[: match.start()], re.I):
+            both = {d for d in both if knowledge.is_joint(d)} or both
+        if not both:  # 'general comments No. 2 and No. 5': two comments, not a joint one
+            held += [d for n in numbers for d in knowledge.holds_instrument(kind, int(n), body)]
+            continue
+        held += [d for d in knowledge.holds_instrument(kind, int(numbers[0]), body) if d in both]
+    return list(dict.fromkeys(held))
 
 
 def unheld_instruments(question: str, knowledge: Knowledge) -> list[str]:
