@@ -409,14 +409,11 @@ def held_instruments(question: str, knowledge: Knowledge) -> list[str]:
         kind, body = fold(match.group("kind")), match.group("body")
         # a joint comment is named by both its numbers: 'No. 4/23', 'No. 4/No. 23', 'Nos. 3 and 22'
         numbers = [match.group("number"), *re.findall(r"\d+", match.group("pair") or "")]
-        docs = [set(knowledge.holds_instrument(kind, int(n), body)) for n in numbers]
-        both = set.intersection(*docs)
+        each = [knowledge.holds_instrument(kind, int(n), body) for n in numbers]
+        both = [d for d in each[0] if all(d in docs for docs in each[1:])]
         if re.search(r"\bjoint\s+$", question[: match.start()], re.I):
-            both = {d for d in both if knowledge.is_joint(d)} or both
-        if not both:  # 'general comments No. 2 and No. 5': two comments, not a joint one
-            held += [d for n in numbers for d in knowledge.holds_instrument(kind, int(n), body)]
-            continue
-        held += [d for d in knowledge.holds_instrument(kind, int(numbers[0]), body) if d in both]
+            both = [d for d in both if knowledge.is_joint(d)] or both
+        held += both or [d for docs in each for d in docs]  # 'general comments No. 2 and No. 5' are two, not one joint
     return list(dict.fromkeys(held))
 
 
