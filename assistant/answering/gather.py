@@ -99,6 +99,9 @@ DATE_GRAINS = {
 }
 
 
+SHARE_FIGURE = re.compile(r"\d\s?(?:%|per ?cent\b)", re.I)  # what a share of grain 'figure' must hold: '15 per cent'
+
+
 def of_grain(date: str, grain: str) -> bool:
     """Whether a date is as precise as asked: 'December 2025' gives no day."""
     return not grain or bool(DATE_GRAINS[grain].search(date))
@@ -114,7 +117,7 @@ def has_type(
 ) -> bool:
     """Whether a sentence holds the kind of thing asked for, other than what the question gives (`given`, folded);
     for a count, a number of what is counted (its stems); for a person, with `bodies`, a body named as one is; for a
-    date, one of the `grain` asked for."""
+    date or a share, one of the `grain` asked for."""
     if kind == "state":
         return bool(set(states_in(sentence)) - set(states_in(given)))
     if kind == "number" and counted:
@@ -124,6 +127,8 @@ def has_type(
         return any(not echoes(name, given) for name in names)
     if kind == "date":
         return any(not echoes(m, given) and of_grain(m, grain) for m in DATE.findall(sentence))
+    if kind == "share" and grain == "figure":
+        return bool(SHARE_FIGURE.search(sentence))
     if kind == "number":
         return any(not echoes(t, given) for t in words(sentence) if TYPE_EVIDENCE["number"].match(t))
     pattern = TYPE_EVIDENCE.get(kind)

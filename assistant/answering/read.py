@@ -16,7 +16,10 @@ from assistant.text import MONTHS, STOPWORDS, fold, without_possessive, words
 # comment No. 1 propose?' asks what it says, not which document
 MODIFIER = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must|might)\b)\w+ )?"
 STATE_NOUNS = r"states?|countries|country|governments?|nations?"  # the names a question gives States
-MONEY_NOUNS = r"(?:wages?|salar(?:y|ies)|fines?|fees?|sums?|amounts?|budgets?|costs?|funding|money|prices?|payments?)"
+MONEY_NOUNS = r"(?:wages?|salar(?:y|ies)|pay|earnings|fines?|fees?|sums?|amounts?|budgets?|costs?|funding|money|prices?|payments?)"
+# Nouns whose value is a number: 'What was the vote?', 'What is the average age ...?'
+NUMBER_NOUNS = r"(?:number|age|figures?|average|median|total|rate|margin|tally|votes?|length|duration)"
+COPULA = r"(?: (?:is|was|are|were))?"  # 'What is the minimum age' asks what 'What minimum age' does
 # Where the noun a 'what ...' question asks about ends: a function word or the question's end ('What fee does ...',
 # not 'What funding mechanism ...')
 HEAD_END = r"(?= (?:of|for|in|per|to|that|do|does|did|is|are|was|were|has|have|had|can|could|should|would|will|may|must)\b|\s*[?,])"
@@ -31,7 +34,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
             rf"\bhow much\b.*\b(?:spend|spent|fund\w*|pay|paid|worth|{MONEY_NOUNS})\b"
             r"|\bwhat (?:was|is|were|are) (?:the )?(?:\w+['’]s )?(?:annual |regular )?(?:budget|cost|funding)s?\b"
             # 'What minimum monthly wage does ...', 'How big a fine ...': a sum of money is the noun asked about
-            rf"|\b(?:what|which|how big|how large)(?: an?| the)? {MODIFIER}{MODIFIER}{MONEY_NOUNS}{HEAD_END}"
+            rf"|\b(?:what|which|how big|how large){COPULA}(?: an?| the)? {MODIFIER}{MODIFIER}{MONEY_NOUNS}{HEAD_END}"
             r"|,\s*in (?:US |Swiss )?(?:dollars|euros|francs)\b",  # 'How large, in dollars, ...?'
             re.I,
         ),
@@ -39,7 +42,8 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "number",
         re.compile(
-            rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which) {MODIFIER}(?:number|age)\b(?!-)|\bhow big\b"
+            rf"\bhow (?:many|much|long|old|often|large)\b|\b(?:what|which|by what){COPULA}(?: the)? {MODIFIER}{MODIFIER}{NUMBER_NOUNS}\b(?!-)"
+            r"|\bhow big\b"
             rf"|\bthe (?:\w+ )?number of\b|{UNIT}",  # a length in a unit
             re.I,
         ),
@@ -56,7 +60,7 @@ ANSWER_TYPES: list[tuple[str, re.Pattern]] = [
     (
         "date",
         re.compile(
-            r"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\b|\b(?:what|which|on what) (?:date|year|day|month|dates)\b"
+            rf"(?:^\W*|[,;]\s*|\band\s+|\bsince\s+)when\b|\b(?:what|which|on what) {MODIFIER}(?:date|year|day|month|dates)\b"
             r"|\b(?:what|which)\b[^?]{0,30}\bdates\b"
             r"|\bhow recent\b",
             re.I,
@@ -108,6 +112,7 @@ TYPE_CUES = dict(ANSWER_TYPES)
 COUNT_CUE = re.compile(r"\b(?:how many|number of)\b", re.I)
 DATE_UNIT = re.compile(r"\b(?:(dates?|days?)|(months?)|(years?))\b", re.I)  # the unit a date question's slot names
 UNIT_CUE = re.compile(UNIT, re.I)
+PERCENTAGE = re.compile(r"\bper ?cent(?:age)?\b", re.I)
 LIST_CUE = re.compile(
     r"\b(?:list|name (?:the|all|some)|what (?:are|were) (?:the|some)|which (?:\w+ )?\w+s\b|what (?:\w+ )?(?:concerns|issues"
     r"|points|problems|proposals|measures|steps|obligations|rights|factors|causes|risks|themes|elements|grounds"
@@ -194,7 +199,8 @@ class Part:
     scored_text: str = ""  # what sentences are compared with: the part without the records it names
     slot: str = ""  # the words that name the kind of answer ('which building', 'what time'): the answer fills them
     counted: str = ""  # for a count, what it counts: the words after 'how many' / 'number of' ('adult migrants')
-    grain: str = ""  # for a date, the unit asked for: 'day' ('On what date'), 'month', 'year'; '' for any ('When')
+    grain: str = ""  # for a date, the unit asked for: 'day' ('On what date'), 'month', 'year'; '' for any ('When');
+    # for a share, 'figure' when a percentage is asked for
 
     def __post_init__(self) -> None:
         self.scored_text = self.scored_text or self.text
@@ -279,7 +285,7 @@ def split_parts(question: str, strip: bool = False) -> list[Part]:
         scored = strip_records(piece) if strip else piece
         slot = answer_slot(asked_in, kind)
         counted = counted_words(asked_in) if kind == "number" else ""
-        grain = date_grain(slot) if kind == "date" else ""
+        grain = grain_of(slot, kind)
         parts.append(Part(piece, focus_of(scored), kind, bool(LIST_CUE.search(piece)), scored, slot, counted, grain))
     return parts
 
@@ -303,7 +309,16 @@ def main_clause(text: str) -> str:
     return text[scene.end() :] if scene else text
 
 
+# A question word's contracted verb, as lay questions write it: "What's the name ..." asks what the name is
+QUESTION_CONTRACTION = re.compile(r"\b(what|who|where|when|which|how)['’]s\b", re.I)
+
+
+def uncontracted_question(text: str) -> str:
+    return QUESTION_CONTRACTION.sub(r"\1 is", text)
+
+
 def answer_type(text: str) -> str:
+    text = uncontracted_question(text)
     return next((name for name, cue in ANSWER_TYPES if cue.search(text)), "text")
 
 
@@ -332,17 +347,20 @@ def counted_words(text: str) -> str:
     return phrase
 
 
-def date_grain(slot: str) -> str:
-    """The unit a date question asks for: 'On what date ...?' wants a day ('13 December 2024'), which a month or a
-    year does not give; 'In what year ...?' a year; 'When ...?' any."""
-    found = DATE_UNIT.search(slot)
+def grain_of(slot: str, kind: str) -> str:
+    """How precise an answer must be. A date: 'On what date ...?' wants a day ('13 December 2024'), which a month or a
+    year does not give; 'In what year ...?' a year; 'When ...?' any. A share: 'What percentage ...?' wants a figure
+    ('10 to 15 per cent'), where 'What share ...?' takes 'the majority' too."""
+    if kind == "share":
+        return "figure" if PERCENTAGE.search(slot) else ""
+    found = DATE_UNIT.search(slot) if kind == "date" else None
     return "" if not found else "day" if found.group(1) else "month" if found.group(2) else "year"
 
 
 def answer_slot(text: str, kind: str) -> str:
     """The words of the cue that made a part's answer type ('In which Geneva building' -> 'which Geneva building')."""
     cue = TYPE_CUES.get(kind)
-    match = cue.search(text) if cue else None
+    match = cue.search(uncontracted_question(text)) if cue else None
     return match.group() if match else ""
 
 
