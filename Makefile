@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; a plain `torch` would pull a multi-GB CUDA build. GPU users: see README.
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-test run build test crossval judge fuzz lint format bench clean
+.PHONY: install install-test run build test crossval judge checker fuzz lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ crossval: install-test
 judge: install-test
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --write
+
+# Refit the answer checker (assistant/answering/checker/: one model per fold of the sets; about 15 minutes on two
+# cores), then the judge over its logits: `make checker judge`.
+checker: install-test
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/train_checker.py
 
 # Fresh random cases for the property and schema fuzz tests (make test runs them derandomized).
 fuzz: install-test build

@@ -25,13 +25,13 @@ class Assistant:
     answerer: Answerer
 
     @classmethod
-    def open(cls, settings: Settings, judge=None) -> Assistant:
+    def open(cls, settings: Settings, judge=None, checker=None) -> Assistant:
         """Load corpus and index; raises IndexNotReady (with the command to fix it) when the index is stale."""
         corpus = load_corpus(settings.corpus_dirs)
         embedder = Embedder.from_settings(settings)
         index = load_index(settings, corpus, embedder)
         retriever = Retriever(index, embedder)
-        answerer = Answerer(retriever, settings, judge)
+        answerer = Answerer(retriever, settings, judge, checker)
         answerer.sentences.store(index.passages, index.sentences)  # embedded with the index: none per question
         return cls(settings, corpus, retriever, answerer)
 

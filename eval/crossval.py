@@ -16,12 +16,13 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from assistant.answering.checker import Checker, fold_of, pairs
 from assistant.answering.judge import FEATURE_NAMES, MODEL_FILE, Judge
 from assistant.evaluation import (
     EvalQuestion,
@@ -85,6 +86,22 @@ def collect(assistant: Assistant, sets: list[Path]) -> list[Row]:
     for text in OFF_TOPIC:
         rows.append(Row("off-topic", None, assistant.answerer.draft(text), False))
     return rows
+
+
+def held_out_checks(rows: list[Row]) -> None:
+    """Each question's checker logits from the fold checker that never saw its set (train_checker.py's folds), so that
+    the judge is fitted and scored on the logits a new question gets, not on those of questions the checker learnt; a
+    set no fold saw gets every fold's, averaged, as a new question in the app does."""
+    by_checker: dict[tuple[str, ...] | None, list[Row]] = {}
+    for row in rows:
+        names = fold_of(row.set_name)
+        by_checker.setdefault(tuple(names) if names else None, []).append(row)
+    for names, group in by_checker.items():
+        checker = Checker.load(list(names) if names else None)
+        for row in group:
+            draft = row.draft
+            logits = checker.logits(pairs(draft.resolved, draft.evidence))
+            draft.features = [replace(f, checker=x) for f, x in zip(draft.features, logits, strict=True)]
 
 
 def matrix(rows: list[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -270,6 +287,7 @@ def main() -> int:
     args = parser.parse_args()
     assistant = Assistant.open(Settings(), judge=Judge.neutral())  # each fold fits its own
     rows = collect(assistant, args.sets or default_sets())
+    held_out_checks(rows)
     report = cross_validate(assistant, rows)
     meta = {"date": date.today().isoformat(), "commit": git_commit()}
     text = markdown(report, meta)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering import compose
+from assistant.answering.checker import pairs
 from assistant.answering.gather import AGENDA_LINE, Evidence, asked, has_type, header_lines
 from assistant.answering.judge import FEATURE_NAMES, Judge, by_subject, features, passage_meaning, spoken
 from assistant.answering.knowledge import Knowledge, close_spelling, demonym_state, state_represented, states_in
 from assistant.answering.read import Part, is_follow_up, read
 from assistant.passages import Passage
 from assistant.retrieval import Hit
+from assistant.settings import PROJECT_ROOT
 from assistant.text import stems
 
 
@@ -357,6 +359,58 @@ def test_every_line_of_a_records_contents_is_an_agenda_item():
     assert AGENDA_LINE not in (kinds[0], kinds[4])
 
 
+# ---- checker ----
+
+
+def test_a_checker_that_never_saw_the_main_set_ranks_its_answerable_questions_first(assistant):
+    """The fold checker fitted without questions.jsonl, on the main set's questions as the answerer drafts them: a
+    question's logit is its best part's, as the judge's decision is."""
+    import numpy as np
+
+    from assistant.answering.checker import Checker, fold_of
+    from assistant.evaluation import load_questions
+
+    checker = Checker.load(fold_of("questions"))
+    logits, answerable = [], []
+    for question in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"):
+        draft = assistant.answerer.draft(question.question)
+        if question.history or not draft.evidence:
+            continue
+        logits.append(max(checker.logits(pairs(draft.resolved, draft.evidence))))
+        answerable.append(question.answerable)
+    logits, answerable = np.array(logits), np.array(answerable)
+    auc = np.mean([[p > n for n in logits[~answerable]] for p in logits[answerable]])
+    assert auc >= 0.8, auc  # 0.887 when fitted (0.942 for the full checker, which saw these questions)
+
+
+def test_the_checker_stores_only_what_was_fitted_and_its_export_averages_the_fold_models():
+    import torch
+    from safetensors import safe_open
+
+    from assistant.answering.checker import MODEL_DIR, Checker, base_model, encode, fitted_names, fold_of, folds
+
+    base, tokenizer = base_model()
+    assert not any("embeddings" in name or "layer.0." in name for name in fitted_names(base))
+    # a padded batch: the exported graph runs the frozen layers once and each fold's top on them, as its model would
+    batch = [
+        ("Who chaired the 590th meeting?", "Chair: Ms. Diallo"),
+        ("What did the Chair say?", ""),
+        ("q", "s " * 200),
+    ]
+    each = []
+    for name in folds():
+        with safe_open(str(MODEL_DIR / f"{name}.safetensors"), "pt") as stored:
+            names = stored.keys()
+            assert set(names) == set(fitted_names(base))  # the frozen layers come from the bundled model
+            base.load_state_dict({k: stored.get_tensor(k).float() for k in names}, strict=False)
+        with torch.inference_mode():
+            each.append(base(**encode(tokenizer, batch)).logits.squeeze(-1))
+        assert Checker.load([name]).logits(batch) == pytest.approx(each[-1].tolist(), abs=1e-3)
+    assert Checker.load().logits(batch) == pytest.approx(torch.stack(each).mean(0).tolist(), abs=1e-3)
+    assert fold_of("questions") in [[name] for name in folds()] and fold_of("a set no fit saw") is None
+    assert Checker.off().logits([("q", "s")]) == [0.0]
+
+
 # ---- judge ----
 
 
@@ -423,7 +477,8 @@ def test_a_rare_word_the_passages_lack_marks_a_near_miss_but_the_kind_of_answer_
 def test_features_read_the_evidence_not_the_question_text(assistant):
     answerer = assistant.answerer
     draft = answerer.draft("Who chaired the 590th meeting?")
-    same = features(draft.reading, 0, draft.evidence[0], draft.hits, answerer.knowledge, answerer.gatherer)
+    checked = answerer.checker.logits(pairs(draft.resolved, draft.evidence))[0]
+    same = features(draft.reading, 0, draft.evidence[0], draft.hits, answerer.knowledge, answerer.gatherer, checked)
     assert same == draft.features[0]
     empty = features(draft.reading, 0, [], [], answerer.knowledge, answerer.gatherer)
     assert empty.score == 0.0 and empty.type_found == 0.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from assistant.answering import compose
+from assistant.answering.checker import Checker, pairs
 from assistant.answering.gather import Evidence, Gatherer
 from assistant.answering.judge import Features, Judge, features, unknown_words
 from assistant.answering.knowledge import Knowledge
@@ -45,13 +46,14 @@ class Draft:
 
 
 class Answerer:
-    def __init__(self, retriever, settings: Settings, judge: Judge | None = None):
+    def __init__(self, retriever, settings: Settings, judge: Judge | None = None, checker: Checker | None = None):
         self.retriever = retriever
         self.settings = settings
         self.knowledge = Knowledge.collect(retriever.passages)
         self.sentences = Sentences(retriever.embedder)
         self.gatherer = Gatherer(self.knowledge, self.sentences)
         self.judge = judge or Judge.load()
+        self.checker = checker or Checker.load()
         self.headers = {p.doc_id: p for p in retriever.passages if p.kind == "header"}
         self.documents = getattr(getattr(retriever, "index", None), "documents", {})
         self.in_order: dict[str, list] = {}
@@ -93,8 +95,10 @@ class Answerer:
         draft = Draft(question, resolved, reading, hits)
         if hits:
             draft.evidence = self.gatherer.gather(reading, hits, np.asarray(vectors[1:]))
+            checked = self.checker.logits(pairs(resolved, draft.evidence))
             draft.features = [
-                features(reading, j, ev, hits, self.knowledge, self.gatherer) for j, ev in enumerate(draft.evidence)
+                features(reading, j, ev, hits, self.knowledge, self.gatherer, checked[j])
+                for j, ev in enumerate(draft.evidence)
             ]
             draft.probabilities = [self.judge.probability(f) for f in draft.features]
         return draft

@@ -61,6 +61,7 @@ class Features:
     missing_close: float  # missing_rare x cosine: a rare word the passages lack while the best sentence is close in
     # meaning, as a lay word for the records' own is ('kids' for 'children'), where an absent detail leaves it far
     unknown_close: float  # unknown x cosine: the same for words the corpus never uses
+    checker: float  # the checker's logit for the question with the best sentence, read together (checker.py)
 
     def vector(self) -> list[float]:
         return list(asdict(self).values())
@@ -76,7 +77,13 @@ def passage_meaning(best: Evidence) -> float:
 
 
 def features(
-    reading: Reading, part: int, evidence: list[Evidence], hits: list[Hit], knowledge: Knowledge, gatherer=None
+    reading: Reading,
+    part: int,
+    evidence: list[Evidence],
+    hits: list[Hit],
+    knowledge: Knowledge,
+    gatherer=None,
+    checked: float = 0.0,
 ) -> Features:
     kind = reading.parts[part].answer_type
     best = evidence[0] if evidence else None
@@ -121,6 +128,7 @@ def features(
         near_miss=passage_words * missing_rare,
         missing_close=missing_rare * cosine,
         unknown_close=unknown * cosine,
+        checker=checked,
     )
 
 
