@@ -6,7 +6,6 @@ response against them.
 """
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -24,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from assistant.retrieval import check_date
+from assistant.text import VISIBLE, has_visible_text
 
 MAX_K = 50
 MAX_HISTORY_TURNS = 10
@@ -38,15 +38,6 @@ ISO_DATE = rf"^({YEAR}(-(0[1-9]|1[0-2])|-({MONTH_DAY}))?|{LEAP_YEAR}-02-29)$"
 
 
 # ---- request validation shared by the API and the no-JavaScript form ----
-
-
-# Characters that print nothing although Unicode does not count them as spaces: Braille blank, Hangul fillers.
-BLANK_LOOKING = set("\u2800\u3164\u115f\u1160\uffa0")
-
-
-def has_visible_text(text: str) -> bool:
-    """Whether some character would show: not a space, control, format (zero-width), combining mark or blank."""
-    return any(not ch.isspace() and ch not in BLANK_LOOKING and unicodedata.category(ch)[0] not in "CZM" for ch in text)
 
 
 def check_question(text: str, max_chars: int) -> str:
@@ -69,14 +60,6 @@ def check_question(text: str, max_chars: int) -> str:
 def integral_float(value: Any) -> Any:
     """JSON Schema counts 11.0 as an integer, so the strict models accept it as 11."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-# The schema's approximation of has_visible_text: at least one character outside spaces, controls, zero-width
-# and other format characters, common combining marks and blank-looking letters (it accepts a little more).
-VISIBLE = (
-    r"[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0300-\u036f\u115f\u1160\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-    r"\u2800\u3164\ufeff\ufff9-\ufffb\uffa0]"
-)
 
 
 def question_schema(max_chars: int) -> dict:

@@ -27,6 +27,20 @@ MONTHS = [
     "November",
     "December",
 ]
+# A character that shows: none of spaces, controls, zero-width and other format characters, common combining marks
+# and the blank-looking letters (Braille blank, Hangul fillers). One pattern for the schema and the check alike, so
+# that the server accepts every question its schema allows (an unassigned or private-use character shows as a box).
+VISIBLE = (
+    r"[^\s\u0000-\u001f\u007f-\u009f\u00ad\u0300-\u036f\u115f\u1160\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    r"\u2800\u3164\ufeff\ufff9-\ufffb\uffa0]"
+)
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a question shows anything: the API, the page, the CLI and the answerer all refuse by this."""
+    return re.search(VISIBLE, text) is not None
+
+
 WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w’'\-]*|\d+(?:[.,/]\d+)*(?:st|nd|rd|th)?")
 IZE_WORD = re.compile(r"^(\w{3,}?)i[sz](?:ation|ations|e|es|ed|ing)$")
 ACRONYM_PLURAL = re.compile(r"^([A-Z]{2,})s$")  # 'NGOs', 'NHRIs'

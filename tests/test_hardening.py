@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import select
 import socket
 import threading
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from assistant.api_models import question_schema
 from assistant.middleware import BODY_TIMEOUT_S, MAX_BODY_BYTES, SECURITY_HEADERS
 from assistant.server import REQUEST_HEAD_TIMEOUT_S, GuardedH11Protocol
 from assistant.web import create_app
@@ -279,6 +281,16 @@ def test_a_question_of_invisible_characters_is_refused(client, question):
     assert search.status_code == 422 and "no visible characters" in search.json()["message"]
     page = client.post("/", data={"question": question})
     assert page.status_code == 422 and "no visible characters" in page.text
+
+
+def test_a_question_the_schema_allows_is_never_refused_as_invisible(client):
+    # unassigned and private-use characters show as boxes: the schema's pattern allows them, so the form must too
+    # (schemathesis found the page refusing '\U0009e12e\U000a983c' while its schema accepted it)
+    for question in ["\U0009e12e\U000a983c", "\ue000"]:
+        assert re.search(question_schema(2000)["pattern"], question)
+        page = client.post("/", data={"question": question})
+        assert page.status_code in (200, 303), page.text[:200]
+        assert client.post("/api/ask", json={"question": question}).status_code == 200
 
 
 @pytest.mark.parametrize("date", ["2022-13-45", "2022-02-30", "2022-00", "0000"])

@@ -19,6 +19,7 @@ from assistant.answering.verify import verified
 from assistant.retrieval import Filters, Hit
 from assistant.sentences import Sentences, sentence_spans
 from assistant.settings import Settings
+from assistant.text import has_visible_text
 
 EACH_DOCUMENT = 4  # passages of each record a question compares that come first (Answerer.search)
 PASSAGES_MANY = 16  # passages read for a list or multi-part question (else settings.answer_passages)
@@ -108,7 +109,7 @@ class Answerer:
         return self.follow_up(self.check_question(question), history or [])[0]
 
     def check_question(self, question: object) -> str:
-        if not isinstance(question, str) or not any(c.isprintable() and not c.isspace() for c in question):
+        if not isinstance(question, str) or not has_visible_text(question):
             raise QuestionError(
                 "the question is empty; ask something about the records, e.g. 'Who chaired the 590th meeting?'"
             )
