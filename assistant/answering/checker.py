@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.onnx_backend import INPUTS, OPSET, cache_root, write_atomically
+
 MODEL_DIR = Path(__file__).with_name("checker")
 MAX_TOKENS = 128  # question and sentence together: a question runs to 40 word pieces, a sentence to 80
 FROZEN_LAYERS = 4  # MiniLM's first transformer layers keep the base weights; the two above them and the head are fitted
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass
@@ -172,8 +173,6 @@ def run_layers(layers, hidden, mask):
 
 def exported(paths: list[Path]) -> Path:
     """The ONNX file of these fold checkers averaged, exported now if the cache lacks it (named by their bytes)."""
-    from assistant.onnx_backend import cache_root, write_atomically
-
     digest = hashlib.sha256(base_path().encode())
     for path in paths:
         digest.update(path.read_bytes())
@@ -186,7 +185,7 @@ def exported(paths: list[Path]) -> Path:
 def export(paths: list[Path], target: Path) -> None:
     import torch
 
-    module = averaged(paths, attention="eager")  # eager attention exports as plain MatMul/Softmax
+    module = averaged(paths, attention="eager")  # eager attention exports as plain MatMul/Softmax, as the embedder's
     example = torch.ones(2, 16, dtype=torch.long)
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {"logits": {0: "batch"}}
     with torch.no_grad(), warnings.catch_warnings():
@@ -199,7 +198,7 @@ def export(paths: list[Path], target: Path) -> None:
             input_names=list(INPUTS),
             output_names=["logits"],
             dynamic_axes=axes,
-            opset_version=17,
+            opset_version=OPSET,
         )
 
 
