@@ -318,6 +318,11 @@ def test_a_contraction_or_a_hedge_is_no_word_the_corpus_never_uses(knowledge):
     assert knowledge.unknown_share("Roughly how many States?") == knowledge.unknown_share("How many States?")
 
 
+def test_a_state_the_records_never_name_is_unknown_by_its_name_or_demonym(knowledge):
+    assert knowledge.unknown_share("What did the Mexican delegation say?") == 0.0  # Mexico spoke
+    assert knowledge.unknown_share("What about Libya?") == knowledge.unknown_share("What about Libyans?") == 1.0
+
+
 def test_a_delegation_speaks_for_its_state_an_organization_naming_one_does_not():
     assert (
         state_represented("Mexico") == "Mexico"

@@ -277,10 +277,16 @@ class Knowledge:
             word_stem = stem(word)
             if fold(word) in STOPWORDS:
                 continue
-            known = word_stem in self.stem_df or self.knows(word) or demonym_state(word) is not None
+            known = word_stem in self.stem_df or self.knows(word) or self.knows_state_of(word)
             weighted[word_stem] = (self.idf(word_stem), known)
         total = sum(w for w, _ in weighted.values())
         return sum(w for w, known in weighted.values() if not known) / total if total else 0.0
+
+    def knows_state_of(self, word: str) -> bool:
+        """'Mexican' is known when the corpus names Mexico; a State it never names ('Libya') is as unknown as any
+        other word it never uses."""
+        state = demonym_state(word)
+        return state is not None and all(self.knows(w) for w in words(state) if fold(w) not in STOPWORDS)
 
     def knows(self, word: str) -> bool:
         """Whether the corpus has a word, or a form of it ('German' in 'Germany'), or it is an acronym there."""
