@@ -8,7 +8,7 @@ question with the part's best evidence sentence, labelled by whether the records
 sets are dealt into FOLDS folds; each fold's checker is fitted on the other folds' sets, and eval/crossval.py scores a
 set's questions with the checker that never saw it, so the judge's cross-validated figures stay honest. `assistant
 ask` averages the fold checkers: a new question is new to each of them, as a set's questions were to its fold's. Only
-the fitted weights are written (fp16).
+the fitted weights are written (checker.stored: int8 changes from the bundled weights, fp16 for the rest).
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from crossval import collect, default_sets  # noqa: E402
 
-from assistant.answering.checker import MODEL_DIR, Checker, base_model, encode, fitted_names, pairs  # noqa: E402
+from assistant.answering.checker import (  # noqa: E402
+    MODEL_DIR,
+    Checker,
+    base_model,
+    encode,
+    fitted_names,
+    pairs,
+    stored,
+)
 from assistant.answering.judge import Judge  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -88,11 +96,14 @@ def scores(model, tokenizer, pairs: list[tuple[str, str]]) -> list[float]:
         ]
 
 
-def save(model, name: str) -> None:
+def save(model, name: str, folder: Path = MODEL_DIR) -> None:
+    """The fitted weights alone, those of MiniLM's matrices as their change from the bundled ones (checker.stored)."""
     from safetensors.torch import save_file
 
     state = model.state_dict()
-    save_file({k: state[k].half().contiguous() for k in fitted_names(model)}, str(MODEL_DIR / f"{name}.safetensors"))
+    base = base_model()[0].state_dict()
+    fitted = stored({k: state[k] for k in fitted_names(model)}, base)
+    save_file(fitted, str(folder / f"{name}.safetensors"))
 
 
 def auc(scores: list[float], labels: list[float]) -> float:

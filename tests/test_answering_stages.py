@@ -388,13 +388,24 @@ def test_a_checker_that_never_saw_the_main_set_ranks_its_answerable_questions_fi
     assert auc >= 0.8, auc  # 0.887 when fitted
 
 
-def test_the_checker_stores_only_what_was_fitted_and_its_export_averages_the_fold_models():
+def test_the_checker_stores_only_what_was_fitted_and_its_export_averages_the_fold_models(tmp_path):
     import torch
-    from safetensors import safe_open
+    from safetensors.torch import save_file
 
-    from assistant.answering.checker import MODEL_DIR, Checker, base_model, encode, fitted_names, fold_of, folds
+    from assistant.answering.checker import (
+        MODEL_DIR,
+        Checker,
+        base_model,
+        encode,
+        fitted_names,
+        fitted_weights,
+        fold_of,
+        folds,
+        stored,
+    )
 
     base, tokenizer = base_model()
+    bundled = {k: v.clone() for k, v in base.state_dict().items()}
     assert not any("embeddings" in name or "layer.0." in name for name in fitted_names(base))
     # a padded batch: the exported graph runs the frozen layers once and each fold's top on them, as its model would
     batch = [
@@ -404,14 +415,20 @@ def test_the_checker_stores_only_what_was_fitted_and_its_export_averages_the_fol
     ]
     each = []
     for name in folds():
-        with safe_open(str(MODEL_DIR / f"{name}.safetensors"), "pt") as stored:
-            names = stored.keys()
-            assert set(names) == set(fitted_names(base))  # the frozen layers come from the bundled model
-            base.load_state_dict({k: stored.get_tensor(k).float() for k in names}, strict=False)
+        fitted = fitted_weights(MODEL_DIR / f"{name}.safetensors", bundled)
+        assert set(fitted) == set(fitted_names(base))  # the frozen layers come from the bundled model
+        base.load_state_dict(fitted, strict=False)
         with torch.inference_mode():
             each.append(base(**encode(tokenizer, batch)).logits.squeeze(-1))
         assert Checker.load([name]).logits(batch) == pytest.approx(each[-1].tolist(), abs=1e-3)
     assert Checker.load().logits(batch) == pytest.approx(torch.stack(each).mean(0).tolist(), abs=1e-3)
+    # stored as changes from the bundled weights, a fold's matrices come back within int8's step of each row's change
+    saved = tmp_path / "fold.safetensors"
+    save_file(stored(fitted, bundled), str(saved))
+    again = fitted_weights(saved, bundled)
+    for k, weight in fitted.items():
+        step = (weight - bundled[k]).abs().amax(dim=-1, keepdim=True) / 127 if k in bundled and weight.dim() == 2 else 0
+        assert torch.all((again[k] - weight).abs() <= step + 2e-3 * weight.abs() + 1e-6), k
     assert fold_of("questions") in [[name] for name in folds()] and fold_of("a set no fit saw") is None
     assert Checker.off().logits([("q", "s")]) == [0.0]
 

@@ -30,6 +30,8 @@ from assistant.onnx_backend import INPUTS, OPSET, cache_root, write_atomically
 MODEL_DIR = Path(__file__).with_name("checker")
 MAX_TOKENS = 128  # question and sentence together: a question runs to 40 word pieces, a sentence to 80
 FROZEN_LAYERS = 4  # MiniLM's first transformer layers keep the base weights; the two above them and the head are fitted
+BASE_PREFIX = "bert."  # the fitted weights that start from the bundled model's (the head starts afresh)
+DELTA, SCALE = ".delta", ".scale"  # a fold file's names for a matrix stored as its change (stored())
 
 
 @dataclass
@@ -128,18 +130,51 @@ def fitted_names(model) -> list[str]:
     return [name for name, _ in model.named_parameters() if not any(f".{part}" in f".{name}" for part in frozen)]
 
 
+def stored(fitted: dict, base: dict) -> dict:
+    """What a fold file holds: each fitted matrix of MiniLM's as its change from the bundled weights, in int8 with one
+    fp16 scale per row (fine-tuning moves weights little, so the change quantises finely: half fp16's bytes, logits
+    within 1e-3), everything else (vectors, the new head) in fp16."""
+    import torch
+
+    out = {}
+    for name, weight in fitted.items():
+        if weight.dim() == 2 and name.startswith(BASE_PREFIX):
+            delta = weight.float() - base[name].float()
+            scale = delta.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
+            out[name + DELTA] = (delta / scale).round().to(torch.int8).contiguous()
+            out[name + SCALE] = scale.half().contiguous()
+        else:
+            out[name] = weight.half().contiguous()
+    return out
+
+
+def fitted_weights(path: Path, base: dict) -> dict:
+    """A fold file's fitted weights in fp32, those stored as changes (stored()) added to the bundled weights."""
+    from safetensors.torch import load_file
+
+    held = load_file(path)
+    fitted = {}
+    for name, weight in held.items():
+        if name.endswith(DELTA):
+            name = name.removesuffix(DELTA)
+            fitted[name] = base[name].float() + weight.float() * held[name + SCALE].float()
+        elif not name.endswith(SCALE):
+            fitted[name] = weight.float()
+    return fitted
+
+
 def averaged(paths: list[Path], attention: str | None = None):
     """The fold checkers in `paths` as one torch module: (input_ids, attention_mask, token_type_ids) -> mean logit,
     MiniLM's embeddings and frozen layers run once under every fold's fitted top."""
     import copy
 
     import torch
-    from safetensors.torch import load_file
 
     model, _ = base_model(attention)
+    base = {name: weight.clone() for name, weight in model.state_dict().items()}
     tops = []
     for path in paths:
-        fitted = {k: v.float() for k, v in load_file(path).items()}
+        fitted = fitted_weights(path, base)
         if set(fitted) != set(fitted_names(model)):
             raise ValueError(f"{path.name} does not hold the weights the checker fits; refit it")
         model.load_state_dict(fitted, strict=False)
