@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; a plain `torch` would pull a multi-GB CUDA build. GPU users: see README.
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-test run build test crossval judge checker fuzz lint format bench clean
+.PHONY: install install-test run build eval-index test crossval judge checker fuzz lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ build: install
 run: build
 	$(BIN)/assistant serve
 
-test: install-test build
+test: install-test build eval-index
 	$(BIN)/python -m pytest
 	$(BIN)/assistant eval --gate eval/thresholds.json --no-write
 	$(MAKE) crossval
@@ -51,19 +51,20 @@ REALWORLD ?= ../shared/realworld
 EVAL_CORPUS := $(if $(wildcard $(REALWORLD)/manifest.json),corpus:$(REALWORLD),corpus)
 EVAL_INDEX ?= index-eval
 
-crossval: install-test
+# The index the question sets are run on; the tests' builds borrow its embedding cache (tests/conftest.py, seeded).
+eval-index: install-test
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+
+crossval: eval-index
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --gate eval/thresholds.json
 
 # Refit the judge (assistant/answering/judge.json) on every question set, with the cross-validated report.
-judge: install-test
-	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+judge: eval-index
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --write
 
 # Refit the answer checker (assistant/answering/checker/: one model per fold of the sets; about 15 minutes on two
 # cores), then the judge over its logits: `make checker judge`.
-checker: install-test
-	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/assistant build
+checker: eval-index
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/train_checker.py
 
 # Fresh random cases for the property and schema fuzz tests (make test runs them derandomized).

@@ -285,7 +285,8 @@ def main() -> int:
     parser.add_argument("--gate", type=Path, help="thresholds file: exit 1 when a pooled figure misses it")
     parser.add_argument("--results", type=Path, default=PROJECT_ROOT / "eval" / "results", help="summary folder")
     args = parser.parse_args()
-    assistant = Assistant.open(Settings(), judge=Judge.neutral())  # each fold fits its own
+    # each fold fits its own judge; the checker's logits come from held_out_checks, so the draft's own are not run
+    assistant = Assistant.open(Settings(), judge=Judge.neutral(), checker=Checker.off())
     rows = collect(assistant, args.sets or default_sets())
     held_out_checks(rows)
     report = cross_validate(assistant, rows)

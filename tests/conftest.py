@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,19 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings over the bundled corpus with a real index built into a temp folder (once per session)."""
     from assistant.index import build_index
 
-    index_dir: Path = tmp_path_factory.mktemp("index")
+    index_dir = seeded(tmp_path_factory.mktemp("index"), PROJECT_ROOT / "index")
     settings = Settings(corpus_dir=CORPUS_DIR, index_dir=index_dir)
     build_index(load_corpus(CORPUS_DIR), settings, progress=False)
     return settings
+
+
+def seeded(index_dir: Path, built: Path) -> Path:
+    """A test's index folder, starting as a copy of an index `make` has built (`built`), when there is one: the test's
+    build then reuses its embedding cache, as any rebuild does, and the suite does not embed the corpus again. The
+    build still runs; a copy of another corpus or model only lends the vectors whose texts and model are the same."""
+    if (built / "manifest.json").exists():
+        shutil.copytree(built, index_dir, dirs_exist_ok=True)
+    return index_dir
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from assistant.corpus import Corpus, load_corpus
 from assistant.documents import Document
 from assistant.passages import parse_document
 from assistant.settings import PROJECT_ROOT, Settings
-from tests.conftest import CORPUS_DIR
+from tests.conftest import CORPUS_DIR, seeded
 
 
 def find_realworld() -> Path | None:
@@ -34,6 +34,7 @@ def find_realworld() -> Path | None:
 
 
 REALWORLD = find_realworld()
+EVAL_INDEX = PROJECT_ROOT / "index-eval"  # where make builds the records with these documents (Makefile's EVAL_INDEX)
 pytestmark = pytest.mark.skipif(
     REALWORLD is None, reason="the real-world documents are not here: expected ../shared/realworld beside the clone"
 )
@@ -237,7 +238,8 @@ def test_several_folders_in_one_setting() -> None:
 def realworld_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from assistant.index import build_index
 
-    settings = Settings(corpus_dir=REALWORLD, index_dir=tmp_path_factory.mktemp("realworld-index"))
+    index_dir = seeded(tmp_path_factory.mktemp("realworld-index"), EVAL_INDEX)
+    settings = Settings(corpus_dir=REALWORLD, index_dir=index_dir)
     build_index(load_corpus(settings.corpus_dirs), settings, progress=False)
     return settings
 
