@@ -62,7 +62,7 @@ crossval: eval-index
 judge: eval-index
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/crossval.py --write
 
-# Refit the answer checker (assistant/answering/checker/: one model per fold of the sets; about 15 minutes on two
+# Refit the answer checker (assistant/answering/checker/: one model per fold of the sets; about 25 minutes on two
 # cores), then the judge over its logits: `make checker judge`.
 checker: eval-index
 	ASSISTANT_CORPUS_DIR=$(EVAL_CORPUS) ASSISTANT_INDEX_DIR=$(EVAL_INDEX) $(BIN)/python eval/train_checker.py

@@ -1,7 +1,7 @@
 """Fit the answer checker (assistant/answering/checker.py): one model per cross-validation fold (`make checker`).
 
     ASSISTANT_CORPUS_DIR=corpus:../shared/realworld ASSISTANT_INDEX_DIR=index-eval \\
-        .venv/bin/python eval/train_checker.py          # about 15 minutes on two CPU cores
+        .venv/bin/python eval/train_checker.py          # about 25 minutes on two CPU cores
 
 Every question is read, searched and gathered as in eval/crossval.py; each of its parts gives one example, the
 question with the part's best evidence sentence, labelled by whether the records answer the question. The question
@@ -39,7 +39,7 @@ from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 FOLDS = 3
-EPOCHS = 2
+EPOCHS = 3
 BATCH = 16
 LEARNING_RATE = 5e-5
 WARMUP = 0.1  # share of the steps over which the learning rate rises, before it falls linearly to 0
