@@ -49,8 +49,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def seeded(index_dir: Path, built: Path) -> Path:
     """A test's index folder, starting as a copy of an index `make` has built (`built`), when there is one: the test's
-    build then reuses its embedding cache, as any rebuild does, and the suite does not embed the corpus again. The
-    build still runs; a copy of another corpus or model only lends the vectors whose texts and model are the same."""
+    build checks the copy against its corpus and model as any build does: an up-to-date copy is used as it is, and
+    one of another corpus or model only lends the vectors whose texts and model are the same (the embedding cache)."""
     if (built / "manifest.json").exists():
         shutil.copytree(built, index_dir, dirs_exist_ok=True)
     return index_dir
